@@ -1,0 +1,254 @@
+"""Articles, their immutable revisions, the citations each revision resolved, and
+the people and policy readers see."""
+
+import hashlib
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from citations.models import Source
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk updates and deletes: rows of these models are never rewritten."""
+
+    def update(self, **kwargs):
+        raise TypeError(f"{self.model.__name__} rows are immutable")
+
+    def delete(self):
+        raise TypeError(f"{self.model.__name__} rows are immutable")
+
+
+class Article(models.Model):
+    """The stable identity of an article; its content lives in revisions."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        UNDER_REVIEW = "under_review", "Under review"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        APPROVED = "approved", "Approved"
+        ARCHIVED = "archived", "Archived"
+
+    class Audience(models.TextChoices):
+        GENERAL = "general", "General readers"
+        PATIENTS = "patients", "Patients and families"
+        CLINICIANS = "clinicians", "Clinicians"
+
+    #: Flag names, in the order the API lists them, and the boolean column for each.
+    FLAG_FIELDS = {
+        "review_overdue": "flag_review_overdue",
+        "review_due_soon": "flag_review_due_soon",
+        "citation_retracted": "flag_citation_retracted",
+        "citation_concern": "flag_citation_concern",
+    }
+
+    slug = models.SlugField(max_length=200, unique=True)
+    audience = models.CharField(max_length=20, choices=Audience.choices, default=Audience.GENERAL)
+    topic = models.CharField(max_length=100, blank=True, db_index=True)
+    # Articles sharing a non-empty variant group are one article written for
+    # different audiences; readers pick the variant they want.
+    variant_group = models.SlugField(max_length=200, blank=True, db_index=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_articles"
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    latest_revision = models.ForeignKey(
+        "ArticleRevision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    live_revision = models.ForeignKey(
+        "ArticleRevision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review_interval_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: the site default (365 days)."
+    )
+    required_approvals = models.PositiveSmallIntegerField(default=1)
+    # Bumped on every change of the working copy or its state; the ETag.
+    version = models.PositiveIntegerField(default=1)
+    last_updated = models.DateTimeField(null=True, blank=True)
+    last_reviewed = models.DateTimeField(null=True, blank=True)
+    last_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    next_review_due = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When the working copy was submitted / taken into review, and the same two
+    # moments for the live revision (the reader's status trail).
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    review_started_at = models.DateTimeField(null=True, blank=True)
+    live_submitted_at = models.DateTimeField(null=True, blank=True)
+    live_review_started_at = models.DateTimeField(null=True, blank=True)
+    flag_review_overdue = models.BooleanField(default=False)
+    flag_review_due_soon = models.BooleanField(default=False)
+    flag_citation_retracted = models.BooleanField(default=False)
+    flag_citation_concern = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_updated", "-id"]
+        indexes = [models.Index(fields=["status", "next_review_due"], name="article_due_idx")]
+
+    def __str__(self) -> str:
+        return self.title or self.slug
+
+    def get_absolute_url(self) -> str:
+        return reverse("articles:detail", kwargs={"slug": self.slug})
+
+    @property
+    def title(self) -> str:
+        """Title of the working revision."""
+        revision = self.latest_revision
+        return revision.title if revision else ""
+
+    @property
+    def flags(self) -> list[str]:
+        """The article's flags as API strings."""
+        return [name for name, field in self.FLAG_FIELDS.items() if getattr(self, field)]
+
+    @property
+    def effective_review_interval_days(self) -> int:
+        """The per-article interval, or the site default."""
+        if self.review_interval_days:
+            return self.review_interval_days
+        return settings.REVIEWSITE_DEFAULT_REVIEW_INTERVAL_DAYS
+
+    @property
+    def is_live(self) -> bool:
+        """Whether readers can see the article."""
+        return self.live_revision_id is not None and self.status != self.Status.ARCHIVED
+
+    def compute_next_review_due(self):
+        """last_reviewed + review interval, or None if never reviewed."""
+        if self.last_reviewed is None:
+            return None
+        return self.last_reviewed + timedelta(days=self.effective_review_interval_days)
+
+    @property
+    def etag(self) -> str:
+        """Strong ETag of the working copy and its state."""
+        return f'"{self.pk}-{self.version}"'
+
+
+class ArticleRevision(models.Model):
+    """An immutable snapshot of an article's content and the citations it resolved."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=300)
+    summary = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    content_hash = models.CharField(max_length=64)
+    # Rendered once, when the revision is made; pages never re-render it.
+    body_html = models.TextField(blank=True)
+    headings = models.JSONField(default=list, blank=True)
+    unresolved_markers = models.JSONField(default=list, blank=True)
+    # Keys cited on purpose despite a retracted/withdrawn status: {key: reason}.
+    intentional_citations = models.JSONField(default=dict, blank=True)
+    citation_style = models.CharField(max_length=100, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_revisions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["article", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "number"], name="revision_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} r{self.number}: {self.title}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.pop("_allow_update", False):
+            raise TypeError("Article revisions are immutable; create a new revision instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Article revisions are immutable")
+
+    @staticmethod
+    def hash_content(*, title: str, summary: str, body: str, intentional: dict) -> str:
+        """SHA-256 over the reviewable content."""
+        digest = hashlib.sha256()
+        for part in (title, summary, body, repr(sorted(intentional.items()))):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\x00")
+        return digest.hexdigest()
+
+
+class RevisionCitation(models.Model):
+    """One numbered reference of a revision: the source, the key used, the formatted entry."""
+
+    revision = models.ForeignKey(
+        ArticleRevision, on_delete=models.CASCADE, related_name="citations"
+    )
+    number = models.PositiveIntegerField()
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="revision_citations")
+    key = models.CharField(max_length=300)
+    entry_html = models.TextField(blank=True)
+    backlinks = models.JSONField(default=list, blank=True)
+    intentional_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["revision", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["revision", "number"], name="revision_citation_number"),
+            models.UniqueConstraint(fields=["revision", "source"], name="revision_citation_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.number}] {self.key}"
+
+
+class ReviewerProfile(models.Model):
+    """What readers see of a medical reviewer."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewer_profile"
+    )
+    display_name = models.CharField(max_length=200)
+    credentials = models.CharField(max_length=100, blank=True, help_text='e.g. "MD, PhD"')
+    specialty = models.CharField(max_length=200, blank=True)
+    bio = models.TextField(blank=True)
+    on_advisory_board = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.byline
+
+    @property
+    def byline(self) -> str:
+        """'Name, MD' as the reviewed-by line prints it."""
+        return f"{self.display_name}, {self.credentials}" if self.credentials else self.display_name
+
+    @property
+    def anchor(self) -> str:
+        """Fragment id of the profile on the editorial-policy page."""
+        return f"reviewer-{self.user_id}"
+
+
+class EditorialPolicy(models.Model):
+    """The editorial policy text, edited by managing editors; the newest row is shown."""
+
+    body = models.TextField(help_text="Markdown")
+    disclaimer = models.TextField(blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "editorial policy"
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Editorial policy ({self.updated_at:%Y-%m-%d})" if self.updated_at else "Policy"

@@ -1,0 +1,188 @@
+"""Writes on articles and revisions: creating content, resolving and rendering citations.
+
+State changes (submit, approve, ...) live in ``workflows.services``; these functions
+only make content and are called from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils.text import slugify
+
+from citations.formatting import format_entries
+from citations.identifiers import InvalidIdentifier, normalize_doi, normalize_pmid
+from citations.markers import MarkerSyntaxError, check_markers, find_markers
+from citations.models import Source
+from citations.rendering import render_article
+from citations.services import source_to_record
+
+from .models import Article, ArticleRevision, RevisionCitation
+
+
+@dataclass(frozen=True)
+class Content:
+    """The reviewable content of a revision."""
+
+    title: str
+    summary: str
+    body: str
+    intentional: dict  # {citation key: reason} for retracted/withdrawn sources cited on purpose
+
+
+def resolve_keys(keys) -> dict[str, Source]:
+    """Map each marker key (citation key, ``doi:…`` or ``pmid:…``) to its source, in one query."""
+    plain, dois, pmids = set(), {}, {}
+    for key in keys:
+        lowered = key.lower()
+        try:
+            if lowered.startswith("doi:"):
+                dois[key] = normalize_doi(key[4:])
+            elif lowered.startswith("pmid:"):
+                pmids[key] = normalize_pmid(key[5:])
+            else:
+                plain.add(key)
+        except InvalidIdentifier:
+            continue
+    if not (plain or dois or pmids):
+        return {}
+    condition = Q(key__in=plain) | Q(doi__in=set(dois.values())) | Q(pmid__in=set(pmids.values()))
+    sources = list(Source.objects.filter(condition))
+    by_key = {s.key: s for s in sources}
+    by_doi = {s.doi: s for s in sources if s.doi}
+    by_pmid = {s.pmid: s for s in sources if s.pmid}
+    resolved: dict[str, Source] = {}
+    for key in keys:
+        if key in dois and dois[key] in by_doi:
+            resolved[key] = by_doi[dois[key]]
+        elif key in pmids and pmids[key] in by_pmid:
+            resolved[key] = by_pmid[pmids[key]]
+        elif key in by_key:
+            resolved[key] = by_key[key]
+    return resolved
+
+
+def marker_keys(body: str) -> list[str]:
+    """Every key cited in the body, in order (syntax errors are reported elsewhere)."""
+    try:
+        markers = find_markers(body)
+    except MarkerSyntaxError:
+        return []
+    return [item.key for marker in markers for item in marker.items]
+
+
+def _render(revision: ArticleRevision) -> list[RevisionCitation]:
+    """Render the body once and build the numbered citations of ``revision`` (unsaved)."""
+    sources = resolve_keys(marker_keys(revision.body))
+    rendered = render_article(
+        revision.body, lambda key: sources[key].pk if key in sources else None
+    )
+    by_id = {source.pk: source for source in sources.values()}
+    style = settings.REVIEWSITE_CITATION_STYLE
+    ordered = [by_id[c["source_id"]] for c in rendered.citations]
+    entries = format_entries([source_to_record(s) for s in ordered], style=style)
+    revision.body_html = rendered.html
+    revision.headings = rendered.headings
+    revision.unresolved_markers = rendered.unresolved + syntax_problems(revision.body)
+    revision.citation_style = style
+    intentional = revision.intentional_citations or {}
+    citations = []
+    for citation, source, entry in zip(rendered.citations, ordered, entries, strict=True):
+        reason = intentional.get(citation["key"]) or intentional.get(source.key) or ""
+        citations.append(
+            RevisionCitation(
+                number=citation["number"],
+                source=source,
+                key=citation["key"],
+                entry_html=entry,
+                backlinks=rendered.backlinks.get(citation["number"], []),
+                intentional_reason=reason,
+            )
+        )
+    return citations
+
+
+def syntax_problems(body: str) -> list[dict]:
+    """Malformed markers, in the same shape as unresolved ones."""
+    return [{**problem, "key": ""} for problem in check_markers(body) if problem.get("error")]
+
+
+@transaction.atomic
+def revision_create(*, article: Article, content: Content, author) -> ArticleRevision | None:
+    """Store a new working revision, or return None if nothing changed."""
+    content_hash = ArticleRevision.hash_content(
+        title=content.title,
+        summary=content.summary,
+        body=content.body,
+        intentional=content.intentional,
+    )
+    current = article.latest_revision
+    if current is not None and current.content_hash == content_hash:
+        return None
+    number = (article.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
+    revision = ArticleRevision(
+        article=article,
+        number=number,
+        title=content.title,
+        summary=content.summary,
+        body=content.body,
+        intentional_citations=content.intentional,
+        content_hash=content_hash,
+        author=author,
+    )
+    citations = _render(revision)
+    revision.save()
+    for citation in citations:
+        citation.revision = revision
+    RevisionCitation.objects.bulk_create(citations)
+    article.latest_revision = revision
+    return revision
+
+
+@transaction.atomic
+def revision_refresh_citations(*, revision: ArticleRevision) -> ArticleRevision:
+    """Re-resolve the citations of a revision that was never live (sources added since).
+
+    The content and its hash do not change; only what the markers resolve to.
+    """
+    citations = _render(revision)
+    revision.save(
+        _allow_update=True,
+        update_fields=["body_html", "headings", "unresolved_markers", "citation_style"],
+    )
+    RevisionCitation.objects.filter(revision=revision).delete()
+    for citation in citations:
+        citation.revision = revision
+    RevisionCitation.objects.bulk_create(citations)
+    return revision
+
+
+def unique_slug(title: str) -> str:
+    """A slug from the title that no article uses yet."""
+    base = slugify(title)[:180] or "article"
+    slug, n = base, 2
+    while Article.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def validate_content(content: Content) -> None:
+    """Field rules shared by create and edit."""
+    errors = {}
+    if not content.title.strip():
+        errors["title"] = ["This field may not be blank."]
+    elif len(content.title) > 300:
+        errors["title"] = ["Ensure this field has no more than 300 characters."]
+    if not isinstance(content.intentional, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip()
+        for k, v in content.intentional.items()
+    ):
+        errors["intentional_citations"] = [
+            "Give an object mapping each citation key to a non-empty reason."
+        ]
+    if errors:
+        raise ValidationError(errors)

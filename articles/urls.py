@@ -1,0 +1,4 @@
+"""Reader-site routes."""
+
+app_name = "articles"
+urlpatterns = []

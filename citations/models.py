@@ -1,0 +1,116 @@
+"""Bibliographic sources: CSL-JSON-compatible records with identifiers and a status."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Source(models.Model):
+    """One bibliographic record that articles cite by its key, DOI or PMID."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CORRECTED = "corrected", "Corrected"
+        EXPRESSION_OF_CONCERN = "expression_of_concern", "Expression of concern"
+        RETRACTED = "retracted", "Retracted"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        SUPERSEDED = "superseded", "Superseded"
+
+    class EvidenceType(models.TextChoices):
+        GUIDELINE = "guideline", "Guideline"
+        SYSTEMATIC_REVIEW = "systematic_review", "Systematic review"
+        RCT = "rct", "Randomised controlled trial"
+        COHORT = "cohort", "Cohort study"
+        CASE_CONTROL = "case_control", "Case-control study"
+        CASE_REPORT = "case_report", "Case report"
+        EXPERT_OPINION = "expert_opinion", "Expert opinion"
+        OTHER = "other", "Other"
+
+    #: Statuses that refuse a citation unless it is marked intentional.
+    REFUSED_STATUSES = (Status.RETRACTED, Status.WITHDRAWN)
+    #: Statuses that flag the articles citing the source.
+    FLAGGING_STATUSES = (Status.RETRACTED, Status.WITHDRAWN, Status.EXPRESSION_OF_CONCERN)
+
+    key = models.CharField(max_length=200, unique=True)
+    type = models.CharField(max_length=40, default="article-journal")
+    title = models.TextField()
+    authors = models.JSONField(default=list, blank=True)
+    container_title = models.CharField(max_length=500, blank=True)
+    issued = models.CharField(max_length=10, blank=True, help_text="ISO date, partial allowed")
+    volume = models.CharField(max_length=50, blank=True)
+    issue = models.CharField(max_length=50, blank=True)
+    pages = models.CharField(max_length=50, blank=True)
+    doi = models.CharField("DOI", max_length=255, blank=True)
+    pmid = models.CharField("PMID", max_length=20, blank=True)
+    pmcid = models.CharField("PMCID", max_length=20, blank=True)
+    url = models.URLField("URL", max_length=1000, blank=True)
+    publisher = models.CharField(max_length=300, blank=True)
+    evidence_type = models.CharField(
+        max_length=20, choices=EvidenceType.choices, default=EvidenceType.OTHER
+    )
+    status = models.CharField(max_length=25, choices=Status.choices, default=Status.ACTIVE)
+    notice_doi = models.CharField(max_length=255, blank=True)
+    notice_pmid = models.CharField(max_length=20, blank=True)
+    notice_date = models.DateField(null=True, blank=True)
+    notice_reason = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Normalised title for duplicate detection (same title, year and first author).
+    title_signature = models.CharField(max_length=500, blank=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(fields=["doi"], condition=~Q(doi=""), name="source_unique_doi"),
+            models.UniqueConstraint(
+                fields=["pmid"], condition=~Q(pmid=""), name="source_unique_pmid"
+            ),
+            models.UniqueConstraint(
+                fields=["pmcid"], condition=~Q(pmcid=""), name="source_unique_pmcid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.title[:80]}"
+
+    @property
+    def status_notice(self) -> dict | None:
+        """The notice behind a non-active status, or None."""
+        if self.status == self.Status.ACTIVE:
+            return None
+        return {
+            "doi": self.notice_doi,
+            "pmid": self.notice_pmid,
+            "date": self.notice_date.isoformat() if self.notice_date else None,
+            "reason": self.notice_reason,
+        }
+
+    @property
+    def year(self) -> str:
+        """The year of issue, or ''."""
+        return self.issued[:4]
+
+
+class SourceStatusEvent(models.Model):
+    """Append-only record of each change of a source's status."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="status_events")
+    from_status = models.CharField(max_length=25)
+    to_status = models.CharField(max_length=25)
+    notice_doi = models.CharField(max_length=255, blank=True)
+    notice_pmid = models.CharField(max_length=20, blank=True)
+    reason = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}: {self.from_status} → {self.to_status}"

@@ -1,0 +1,5 @@
+"""Reviewsite: content review and citation tracking for medical articles."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,119 @@
+"""The review record: audit events, approvals, reviewer assignments, notifications."""
+
+from django.conf import settings
+from django.db import models
+
+from articles.models import AppendOnlyQuerySet, Article, ArticleRevision
+
+
+class AuditEvent(models.Model):
+    """Append-only: one row per transition and per refused attempt."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="audit_events")
+    revision = models.ForeignKey(
+        ArticleRevision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    comment = models.TextField(blank=True)
+    refused = models.BooleanField(default=False)
+    reason = models.TextField(blank=True, help_text="Why an attempt was refused")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["article", "at"], name="audit_article_at_idx")]
+
+    def __str__(self) -> str:
+        state = " (refused)" if self.refused else ""
+        return f"{self.action} {self.from_status}→{self.to_status}{state}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("Audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit events are append-only")
+
+
+class Approval(models.Model):
+    """A reviewer's approval, bound to one revision's content hash."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="approvals")
+    revision = models.ForeignKey(
+        ArticleRevision, on_delete=models.CASCADE, related_name="approvals"
+    )
+    content_hash = models.CharField(max_length=64)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approvals"
+    )
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["revision", "reviewer"], name="one_approval_per_reviewer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_id} approved r{self.revision_id}"
+
+
+class ReviewAssignment(models.Model):
+    """A reviewer assigned to an article by a managing editor."""
+
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="review_assignments"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_assignments"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["assigned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "reviewer"], name="one_assignment_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_id} reviews {self.article_id}"
+
+
+class Notification(models.Model):
+    """One email to one recipient; the dedupe key makes sending idempotent."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.recipient_id} ({self.state})"

@@ -1,0 +1,104 @@
+"""Who is told what, by email. Rows are written in the caller's transaction and sent by
+Celery only after it commits, so a rolled-back change sends nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from articles.models import Article, ArticleRevision
+from reviewsite.roles import REVIEWERS
+
+from .models import Notification
+
+
+def queue(*, recipients: Iterable, subject: str, body: str, dedupe_key: str) -> list[Notification]:
+    """Create one notification per recipient with an email, once per dedupe key."""
+    from .tasks import send_notification
+
+    created_rows = []
+    seen = set()
+    for user in recipients:
+        if user is None or user.pk in seen or not user.email or not user.is_active:
+            continue
+        seen.add(user.pk)
+        notification, created = Notification.objects.get_or_create(
+            dedupe_key=f"{dedupe_key}:u{user.pk}"[:200],
+            defaults={"recipient": user, "subject": subject[:300], "body": body},
+        )
+        if created:
+            send_notification.delay_on_commit(notification.pk)
+            created_rows.append(notification)
+    return created_rows
+
+
+def _people_on(article: Article, revision: ArticleRevision | None = None) -> list:
+    """The owner and the authors of the working revisions."""
+    users = get_user_model().objects.filter(
+        Q(pk=article.owner_id) | Q(authored_revisions__article=article)
+    )
+    return list(users.distinct())
+
+
+def reviewers_of(article: Article) -> list:
+    """Assigned reviewers, or every reviewer if none is assigned."""
+    users = get_user_model().objects.filter(review_assignments__article=article)
+    if not users.exists():
+        users = get_user_model().objects.filter(groups__name=REVIEWERS)
+    return list(users.distinct())
+
+
+def _link(article: Article) -> str:
+    return f"{settings.SITE_URL}/workspace/articles/{article.pk}/review/"
+
+
+def _key(action: str, article: Article) -> str:
+    # The version before the transition is unique per transition of the article.
+    return f"{action}:a{article.pk}:v{article.version}"
+
+
+def on_submit(*, article: Article, revision: ArticleRevision, actor) -> None:
+    """Tell the reviewers that an article awaits review."""
+    queue(
+        recipients=[u for u in reviewers_of(article) if u.pk != actor.pk],
+        subject=f"Awaiting review: {revision.title}",
+        body=f"{actor.get_username()} submitted “{revision.title}” for medical review.\n\n"
+        f"Review it at {_link(article)}\n",
+        dedupe_key=_key("submit", article),
+    )
+
+
+def on_request_changes(*, article: Article, revision: ArticleRevision, actor, comment: str) -> None:
+    """Tell the owner and authors what the reviewer asked for."""
+    queue(
+        recipients=[u for u in _people_on(article, revision) if u.pk != actor.pk],
+        subject=f"Changes requested: {revision.title}",
+        body=f"{actor.get_username()} requested changes to “{revision.title}”:\n\n{comment}\n\n"
+        f"{_link(article)}\n",
+        dedupe_key=_key("request-changes", article),
+    )
+
+
+def on_approve(*, article: Article, revision: ArticleRevision, actor) -> None:
+    """Tell the owner and authors that the revision is live."""
+    queue(
+        recipients=[u for u in _people_on(article, revision) if u.pk != actor.pk],
+        subject=f"Approved and live: {revision.title}",
+        body=f"{actor.get_username()} approved “{revision.title}”. Readers now see this "
+        f"revision at {settings.SITE_URL}{article.get_absolute_url()}\n",
+        dedupe_key=_key("approve", article),
+    )
+
+
+def on_assign(*, article: Article, reviewers: list, actor) -> None:
+    """Tell newly assigned reviewers."""
+    title = article.latest_revision.title if article.latest_revision_id else article.slug
+    queue(
+        recipients=[u for u in reviewers if u.pk != actor.pk],
+        subject=f"You are assigned to review: {title}",
+        body=f"{actor.get_username()} assigned you to review “{title}”.\n\n{_link(article)}\n",
+        dedupe_key=_key("assign", article),
+    )

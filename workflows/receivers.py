@@ -1,0 +1,1 @@
+"""Receivers that turn source status changes into article flags."""

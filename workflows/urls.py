@@ -1,0 +1,4 @@
+"""Workspace routes."""
+
+app_name = "workflows"
+urlpatterns = []
