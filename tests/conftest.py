@@ -1,0 +1,80 @@
+"""Fixtures shared by all tests: users in each role, API clients, articles in each state."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from articles.models import Article
+from workflows import services
+
+from . import factories
+
+
+@pytest.fixture
+def editor(db):
+    return factories.editor(username="eddie")
+
+
+@pytest.fixture
+def reviewer(db):
+    return factories.reviewer(username="rita")
+
+
+@pytest.fixture
+def second_reviewer(db):
+    return factories.reviewer(username="ravi")
+
+
+@pytest.fixture
+def managing_editor(db):
+    return factories.managing_editor(username="mona")
+
+
+@pytest.fixture
+def reader(db):
+    return factories.UserFactory(username="reader")
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def client_for(user) -> APIClient:
+    """An API client logged in as ``user`` (force-authenticated)."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def make_article(*, editor, reviewer=None, state="draft", body="Text.", title="Relapsing MS",
+                 **kwargs) -> Article:
+    """An article driven through the real services into ``state``."""
+    article = services.article_create(actor=editor, title=title, body=body, **kwargs)
+    if state == "draft":
+        return article
+    if state == "archived":
+        return services.article_archive(article_id=article.pk, actor=_managing())
+    services.article_submit(article_id=article.pk, actor=editor)
+    if state == "submitted":
+        return Article.objects.get(pk=article.pk)
+    services.article_start_review(article_id=article.pk, actor=reviewer)
+    if state == "under_review":
+        return Article.objects.get(pk=article.pk)
+    if state == "changes_requested":
+        return services.article_request_changes(
+            article_id=article.pk, actor=reviewer, comment="Please cite the trial."
+        )
+    services.article_approve(article_id=article.pk, actor=reviewer)
+    if state == "approved":
+        return Article.objects.get(pk=article.pk)
+    raise ValueError(state)
+
+
+def _managing():
+    return factories.managing_editor(username="mona")
+
+
+@pytest.fixture
+def article_in():
+    """Call ``article_in(state, editor=..., reviewer=...)`` for an article in that state."""
+    return lambda state, **kw: make_article(state=state, **kw)

@@ -1,0 +1,78 @@
+"""factory_boy factories shared by every test package."""
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from articles.models import Article, ReviewerProfile
+from citations.models import Source
+from reviewsite.roles import EDITORS, MANAGING_EDITORS, REVIEWERS
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.django.Password("correct horse battery staple")
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        for name in extracted or ():
+            self.groups.add(Group.objects.get(name=name))
+
+
+def editor(**kwargs):
+    """A user in Editors."""
+    return UserFactory(groups=[EDITORS], **kwargs)
+
+
+def reviewer(**kwargs):
+    """A user in Reviewers, with a profile readers see."""
+    user = UserFactory(groups=[REVIEWERS], **kwargs)
+    ReviewerProfile.objects.get_or_create(
+        user=user,
+        defaults={
+            "display_name": f"Dr {user.username.title()}",
+            "credentials": "MD",
+            "specialty": "Neurology",
+        },
+    )
+    return user
+
+
+def managing_editor(**kwargs):
+    """A user in Managing editors."""
+    return UserFactory(groups=[MANAGING_EDITORS], **kwargs)
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Source
+
+    key = factory.Sequence(lambda n: f"source{n}")
+    type = "article-journal"
+    title = factory.Sequence(lambda n: f"A study of demyelination, part {n}")
+    authors = factory.LazyFunction(lambda: [{"family": "Trapp", "given": "B. D."}])
+    container_title = "Journal of Neurology"
+    issued = "2020-03"
+    volume = "12"
+    issue = "3"
+    pages = "100-110"
+    doi = factory.Sequence(lambda n: f"10.5555/test.{n}")
+    pmid = factory.Sequence(lambda n: str(90000000 + n))
+    evidence_type = Source.EvidenceType.COHORT
+    title_signature = factory.LazyAttribute(lambda s: f"{s.title.lower()}|2020|trapp")
+
+
+__all__ = [
+    "Article",
+    "SourceFactory",
+    "UserFactory",
+    "editor",
+    "managing_editor",
+    "reviewer",
+]
