@@ -32,7 +32,9 @@ def test_normalize_doi_strips_prefixes_and_lowercases(value):
     assert normalize_doi(value) == "10.1016/s0140-6736(97)11096-0"
 
 
-@pytest.mark.parametrize("value", ["", None, "not-a-doi", "11.1234/x", "10.12/x", "10.1234/", "10.1234/a b"])
+@pytest.mark.parametrize(
+    "value", ["", None, "not-a-doi", "11.1234/x", "10.12/x", "10.1234/", "10.1234/a b"]
+)
 def test_normalize_doi_rejects_non_dois_with_invalid_identifier(value):
     with pytest.raises(InvalidIdentifier):
         normalize_doi(value)
@@ -47,7 +49,10 @@ def test_invalid_identifier_is_a_value_error_and_names_the_value():
     ("url", "expected"),
     [
         ("https://doi.org/10.1234/urlonly.2019", "10.1234/urlonly.2019"),
-        ("https://journals.example.org/doi/full/10.1177/1403494815571234?src=x", "10.1177/1403494815571234"),
+        (
+            "https://journals.example.org/doi/full/10.1177/1403494815571234?src=x",
+            "10.1177/1403494815571234",
+        ),
         ("https://onlinelibrary.wiley.com/doi/10.1002/ajim.22619/abstract", "10.1002/ajim.22619"),
         ("https://example.org/paper/42", ""),
         ("", ""),
@@ -74,7 +79,9 @@ def test_normalize_pmid_rejects_non_positive_or_non_digit_values(value):
         normalize_pmid(value)
 
 
-@pytest.mark.parametrize("value", ["PMC3669410", "pmc3669410", "3669410", " PMC 3669410 ", "PMCID: PMC3669410"])
+@pytest.mark.parametrize(
+    "value", ["PMC3669410", "pmc3669410", "3669410", " PMC 3669410 ", "PMCID: PMC3669410"]
+)
 def test_normalize_pmcid_returns_pmc_prefixed_digits(value):
     assert normalize_pmcid(value) == "PMC3669410"
 
@@ -86,7 +93,10 @@ def test_normalize_pmcid_rejects_malformed_values(value):
 
 
 def test_normalize_title_ignores_case_accents_punctuation_and_trailing_period():
-    assert normalize_title("  Café  Workers: DNA-damage, revisited. ") == "cafe workers dna damage revisited"
+    assert (
+        normalize_title("  Café  Workers: DNA-damage, revisited. ")
+        == "cafe workers dna damage revisited"
+    )
 
 
 def test_normalize_title_drops_translation_brackets():

@@ -183,7 +183,10 @@ def test_missing_key_is_generated_from_author_year_and_title_word():
 
 
 def test_colliding_generated_keys_get_letter_suffixes():
-    text = b"PMID- 1\nDP  - 2020\nTI  - Same start one.\nAU  - Smith J\n\nPMID- 2\nDP  - 2020\nTI  - Same start two.\nAU  - Smith J\n"
+    text = (
+        b"PMID- 1\nDP  - 2020\nTI  - Same start one.\nAU  - Smith J\n\n"
+        b"PMID- 2\nDP  - 2020\nTI  - Same start two.\nAU  - Smith J\n"
+    )
     keys = [e.key for e in parse_file(text, "x.nbib")]
     assert keys == ["smith2020same", "smith2020samea"]
 
