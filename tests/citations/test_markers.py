@@ -52,7 +52,9 @@ def test_real_world_doi_keys_are_kept_intact(doi):
 
 
 def test_doi_ends_at_item_separator_and_locator():
-    (marker,) = find_markers("[@doi:10.1016/s0140-6736(97)11096-0, p. 638; @doi:10.1093/brain/awp070]")
+    (marker,) = find_markers(
+        "[@doi:10.1016/s0140-6736(97)11096-0, p. 638; @doi:10.1093/brain/awp070]"
+    )
     assert marker.items == (
         CiteItem("doi:10.1016/s0140-6736(97)11096-0", "p. 638"),
         CiteItem("doi:10.1093/brain/awp070", ""),

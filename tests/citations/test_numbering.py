@@ -46,7 +46,9 @@ def test_same_source_twice_in_one_marker_is_listed_once():
 
 
 def test_backlink_anchors_count_each_citing_place():
-    result = numbering("[@trapp1998] [@frischer2009; @trapp1998] [@doi:10.1056/NEJM199801293380502]")
+    result = numbering(
+        "[@trapp1998] [@frischer2009; @trapp1998] [@doi:10.1056/NEJM199801293380502]"
+    )
     assert result.backlinks == {1: ["cite-1-1", "cite-1-2", "cite-1-3"], 2: ["cite-2-1"]}
     assert result.marker_anchors[1] == {2: "cite-2-1", 1: "cite-1-2"}
 
