@@ -21,6 +21,20 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise TypeError(f"{self.model.__name__} rows are immutable")
 
 
+class ArticleQuerySet(models.QuerySet):
+    """Visibility rules: readers see live articles only; editorial staff see all."""
+
+    def live(self):
+        """Approved content that readers may see: a live revision and not archived."""
+        return self.filter(live_revision__isnull=False).exclude(status=Article.Status.ARCHIVED)
+
+    def visible_to(self, user):
+        """What ``user`` may see at all (everything else is a 404)."""
+        from reviewsite.roles import is_staff_member
+
+        return self.all() if is_staff_member(user) else self.live()
+
+
 class Article(models.Model):
     """The stable identity of an article; its content lives in revisions."""
 
@@ -87,6 +101,8 @@ class Article(models.Model):
     flag_citation_concern = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ArticleQuerySet.as_manager()
 
     class Meta:
         ordering = ["-last_updated", "-id"]

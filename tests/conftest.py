@@ -9,6 +9,12 @@ from workflows import services
 from . import factories
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 is deliberately slow; the tests create hundreds of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def editor(db):
     return factories.editor(username="eddie")
@@ -46,8 +52,9 @@ def client_for(user) -> APIClient:
     return client
 
 
-def make_article(*, editor, reviewer=None, state="draft", body="Text.", title="Relapsing MS",
-                 **kwargs) -> Article:
+def make_article(
+    *, editor, reviewer=None, state="draft", body="Text.", title="Relapsing MS", **kwargs
+) -> Article:
     """An article driven through the real services into ``state``."""
     article = services.article_create(actor=editor, title=title, body=body, **kwargs)
     if state == "draft":

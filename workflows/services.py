@@ -123,15 +123,17 @@ def _contributors(article: Article, revision: ArticleRevision) -> set[int]:
 
 
 def _check(transition: Transition, article: Article, actor) -> None:
+    # Role first: someone who may never take this action is forbidden (403) whatever
+    # the state; someone who may, at the wrong moment, meets a conflict (409).
+    if not has_role(actor, transition):
+        roles = " or ".join(sorted(transition.roles))
+        raise ActionForbidden(f"Only {roles} may {transition.action} an article.")
     if article.status not in transition.sources:
         raise TransitionNotAllowed(
             f"Cannot {transition.action} an article that is {article.status}.",
             status=article.status,
             allowed_actions=allowed_actions(article.status, actor),
         )
-    if not has_role(actor, transition):
-        roles = " or ".join(sorted(transition.roles))
-        raise ActionForbidden(f"Only {roles} may {transition.action} an article.")
 
 
 def _perform(

@@ -1,3 +1,13 @@
-"""API routes."""
+"""API routes owned by articles."""
 
-urlpatterns = []
+from django.urls import path
+
+from .views import CitingArticlesView
+
+urlpatterns = [
+    path(
+        "sources/<int:pk>/citing-articles/",
+        CitingArticlesView.as_view(),
+        name="source-citing-articles",
+    ),
+]

@@ -1,0 +1,33 @@
+"""Admin for the review record; audit events are read-only."""
+
+from django.contrib import admin
+
+from articles.admin import ReadOnlyAdmin
+
+from .models import Approval, AuditEvent, Notification, ReviewAssignment
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "article", "action", "actor", "from_status", "to_status", "refused"]
+    list_filter = ["action", "refused"]
+    list_select_related = ["article", "actor"]
+    search_fields = ["article__slug", "comment"]
+
+
+@admin.register(Approval)
+class ApprovalAdmin(ReadOnlyAdmin):
+    list_display = ["at", "article", "revision", "reviewer"]
+    list_select_related = ["article", "revision", "reviewer"]
+
+
+@admin.register(ReviewAssignment)
+class ReviewAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["article", "reviewer", "assigned_by", "assigned_at"]
+    list_select_related = ["article", "reviewer", "assigned_by"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "recipient", "subject", "state", "attempts"]
+    list_filter = ["state"]

@@ -1,0 +1,197 @@
+"""The article API: list, create, detail with ETag, PATCH with If-Match, actions, history."""
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
+from rest_framework.response import Response
+
+from articles.api.serializers import RevisionSerializer
+from articles.models import Article, ArticleRevision, RevisionCitation
+from reviewsite.roles import is_managing_editor, is_reviewer, is_staff_member
+from workflows import services
+from workflows.models import ReviewAssignment
+from workflows.transitions import API_ACTIONS
+
+from .filters import ArticleFilter
+from .serializers import (
+    ActionInput,
+    ArticleCreateInput,
+    ArticleEditInput,
+    ArticleSerializer,
+    AssignReviewersInput,
+    AuditEventSerializer,
+    TransitionErrorSerializer,
+    reject_unknown_fields,
+)
+
+
+def article_queryset(user, base=None):
+    """Visible articles, with everything the representation needs in constant queries."""
+    staff = is_staff_member(user)
+    shown = "latest_revision" if staff else "live_revision"
+    if base is None:
+        base = Article.objects.visible_to(user).order_by("-last_updated", "-id")
+    return base.select_related("latest_revision", "live_revision").prefetch_related(
+        Prefetch(
+            f"{shown}__citations",
+            queryset=RevisionCitation.objects.only(
+                "id", "revision_id", "number", "source_id", "key"
+            ),
+        ),
+        Prefetch(
+            "review_assignments",
+            queryset=ReviewAssignment.objects.select_related(
+                "reviewer", "reviewer__reviewer_profile"
+            ),
+        ),
+    )
+
+
+_ERRORS = {
+    400: OpenApiResponse(description="Invalid input, with field messages"),
+    403: OpenApiResponse(description="Not allowed for your role"),
+    404: OpenApiResponse(description="No such article, or not visible to you"),
+}
+
+
+class ArticleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Articles visible to the caller; writes go through workflows.services."""
+
+    serializer_class = ArticleSerializer
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    filterset_class = ArticleFilter
+
+    def get_queryset(self):
+        return article_queryset(self.request.user)
+
+    def retrieve(self, request, *args, **kwargs):
+        article = self.get_object()
+        etag = article.etag
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(self.get_serializer(article).data, headers={"ETag": etag})
+
+    def _respond(self, article_id: int, code=status.HTTP_200_OK) -> Response:
+        article = get_object_or_404(self.get_queryset(), pk=article_id)
+        return Response(
+            self.get_serializer(article).data, status=code, headers={"ETag": article.etag}
+        )
+
+    @extend_schema(request=ArticleCreateInput, responses={201: ArticleSerializer, **_ERRORS})
+    def create(self, request, *args, **kwargs):
+        reject_unknown_fields(ArticleCreateInput, request.data)
+        data = ArticleCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        article = services.article_create(
+            actor=request.user,
+            intentional=values.pop("intentional_citations"),
+            **values,
+        )
+        return self._respond(article.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ArticleEditInput,
+        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False)],
+        responses={
+            200: ArticleSerializer,
+            412: OpenApiResponse(description="If-Match does not match the current ETag"),
+            409: TransitionErrorSerializer,
+            **_ERRORS,
+        },
+    )
+    def partial_update(self, request, *args, **kwargs):
+        article = self.get_object()
+        reject_unknown_fields(ArticleEditInput, request.data)
+        data = ArticleEditInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.article_edit(
+            article_id=article.pk,
+            actor=request.user,
+            changes=dict(data.validated_data),
+            if_match=request.headers.get("If-Match"),
+        )
+        return self._respond(article.pk)
+
+    @extend_schema(
+        request=ActionInput,
+        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=list(API_ACTIONS))],
+        responses={200: ArticleSerializer, 409: TransitionErrorSerializer, **_ERRORS},
+        summary="Run a workflow action: submit, start-review, approve, request-changes, "
+        "recertify, archive, restore",
+    )
+    def transition(self, request, pk=None, action_name=None):
+        if action_name not in API_ACTIONS:
+            raise NotFound(f"Unknown action {action_name!r}; one of {', '.join(API_ACTIONS)}.")
+        article = self.get_object()
+        data = ActionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.article_act(
+            article_id=article.pk,
+            action=action_name,
+            actor=request.user,
+            comment=data.validated_data["comment"],
+        )
+        return self._respond(article.pk)
+
+    def _staff_object(self):
+        article = self.get_object()
+        if not is_staff_member(self.request.user):
+            raise PermissionDenied("Only editorial staff may see revisions and history.")
+        return article
+
+    @extend_schema(responses=RevisionSerializer(many=True))
+    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated])
+    def revisions(self, request, pk=None):
+        article = self._staff_object()
+        queryset = (
+            ArticleRevision.objects.filter(article=article)
+            .select_related("author")
+            .prefetch_related("citations")
+            .order_by("-number")
+        )
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(RevisionSerializer(page, many=True).data)
+
+    @extend_schema(responses=AuditEventSerializer(many=True))
+    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated])
+    def history(self, request, pk=None):
+        article = self._staff_object()
+        queryset = article.audit_events.select_related("actor").order_by("at", "id")
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(AuditEventSerializer(page, many=True).data)
+
+    @extend_schema(request=AssignReviewersInput, responses={200: ArticleSerializer, **_ERRORS})
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def reviewers(self, request, pk=None):
+        article = self.get_object()
+        data = AssignReviewersInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.article_assign_reviewers(
+            article_id=article.pk, reviewer_ids=data.validated_data["reviewers"], actor=request.user
+        )
+        return self._respond(article.pk)
+
+
+class ReviewQueueView(ListAPIView):
+    """GET /api/v1/review-queue/: submitted, under review, overdue, retraction-flagged."""
+
+    serializer_class = ArticleSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        from workflows.selectors import review_queue
+
+        user = self.request.user
+        if not (is_reviewer(user) or is_managing_editor(user) or user.is_superuser):
+            raise PermissionDenied("The review queue is for Reviewers and Managing editors.")
+        return article_queryset(user, base=review_queue(user=user))
