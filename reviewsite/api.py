@@ -2,7 +2,7 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import status
+from rest_framework import pagination, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -38,3 +38,10 @@ def exception_handler(exc, context):
             status=status.HTTP_403_FORBIDDEN,
         )
     return drf_exception_handler(exc, context)
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """DRF page-number pagination; clients may ask for up to 100 items a page."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 100

@@ -4,6 +4,8 @@ Production settings (``reviewsite.settings_production``) build on these and refu
 to start without ``DJANGO_SECRET_KEY``.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -82,8 +84,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # One file per test process, so parallel runs never share (and corrupt) a database.
     DATABASES["default"]["TEST"] = {
-        "NAME": env.str("REVIEWSITE_TEST_SQLITE", default=str(BASE_DIR / ".test-db.sqlite3"))
+        "NAME": env.str(
+            "REVIEWSITE_TEST_SQLITE",
+            default=str(Path(tempfile.gettempdir()) / f"reviewsite-test-{os.getpid()}.sqlite3"),
+        )
     }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
@@ -114,6 +120,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "reviewsite" / "static"]
+# Serve straight from the apps' static folders when collectstatic has not run (development,
+# tests); production runs collectstatic and serves the hashed, compressed copies.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -145,11 +154,12 @@ CONTENT_SECURITY_POLICY = (
 # --- REST framework -----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: its WWW-Authenticate header makes anonymous writes a 401, not a 403.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "reviewsite.api.PageNumberPagination",
     "PAGE_SIZE": env.int("REVIEWSITE_API_PAGE_SIZE", default=20),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

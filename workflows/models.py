@@ -58,12 +58,9 @@ class Approval(models.Model):
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # Not unique per (revision, reviewer): an archived and restored revision goes
+        # through a new review round, where earlier approvals no longer count.
         ordering = ["at", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["revision", "reviewer"], name="one_approval_per_reviewer"
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.reviewer_id} approved r{self.revision_id}"

@@ -144,7 +144,7 @@ def _perform(
     try:
         with transaction.atomic():
             article = (
-                Article.objects.select_for_update()
+                Article.objects.select_for_update(of=("self",))
                 .select_related("latest_revision", "live_revision")
                 .get(pk=article_id)
             )
@@ -249,7 +249,7 @@ def article_edit(*, article_id: int, actor, changes: dict, if_match: str | None 
     try:
         with transaction.atomic():
             article = (
-                Article.objects.select_for_update()
+                Article.objects.select_for_update(of=("self",))
                 .select_related("latest_revision", "live_revision")
                 .get(pk=article_id)
             )
@@ -437,7 +437,14 @@ def article_approve(*, article_id: int, actor, comment: str = "") -> Article:
             raise ActionForbidden(
                 "You wrote or edited this revision; nobody may approve their own work."
             )
-        if Approval.objects.filter(revision=revision, reviewer=actor).exists():
+        # Approvals count within this review round (since the last submit) and bind to
+        # the exact content hash of the revision under review.
+        this_round = Approval.objects.filter(
+            revision=revision,
+            content_hash=revision.content_hash,
+            at__gte=article.submitted_at,
+        )
+        if this_round.filter(reviewer=actor).exists():
             raise TransitionNotAllowed(
                 "You have already approved this revision; another reviewer must approve it.",
                 status=article.status,
@@ -450,9 +457,7 @@ def article_approve(*, article_id: int, actor, comment: str = "") -> Article:
             reviewer=actor,
             comment=comment,
         )
-        approvals = Approval.objects.filter(
-            revision=revision, content_hash=revision.content_hash
-        ).count()
+        approvals = this_round.values("reviewer").distinct().count()
         if approvals < article.required_approvals:
             return revision, S.UNDER_REVIEW
         _make_live(article, revision, actor)
@@ -464,8 +469,19 @@ def article_approve(*, article_id: int, actor, comment: str = "") -> Article:
 
 def _make_live(article: Article, revision: ArticleRevision, actor) -> None:
     now = timezone.now()
-    previous = article.live_revision
-    if previous is None or previous.content_hash != revision.content_hash:
+    if article.live_revision is not None:
+        previous_hash = article.live_revision.content_hash
+    else:
+        # Restored after archiving: compare with what readers last saw.
+        previous_hash = (
+            AuditEvent.objects.filter(
+                article=article, action="approve", to_status=S.APPROVED, refused=False
+            )
+            .order_by("-id")
+            .values_list("revision__content_hash", flat=True)
+            .first()
+        )
+    if previous_hash != revision.content_hash:
         article.last_updated = now
     article.live_revision = revision
     article.live_submitted_at = article.submitted_at
@@ -553,7 +569,7 @@ def article_assign_reviewers(*, article_id: int, reviewer_ids: list[int], actor)
     """Replace the article's assigned reviewers (Managing editors)."""
     if not (is_managing_editor(actor) or actor.is_superuser):
         raise ActionForbidden("Only Managing editors may assign reviewers.")
-    article = Article.objects.select_for_update().get(pk=article_id)
+    article = Article.objects.select_for_update(of=("self",)).get(pk=article_id)
     users = list(
         get_user_model().objects.filter(pk__in=reviewer_ids, groups__name=REVIEWERS).distinct()
     )

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
@@ -144,13 +144,15 @@ class ArticleViewSet(
         return self._respond(article.pk)
 
     def _staff_object(self):
+        if not self.request.user.is_authenticated:
+            raise NotAuthenticated()
         article = self.get_object()
         if not is_staff_member(self.request.user):
             raise PermissionDenied("Only editorial staff may see revisions and history.")
         return article
 
     @extend_schema(responses=RevisionSerializer(many=True))
-    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated])
+    @action(detail=True, methods=["get"])
     def revisions(self, request, pk=None):
         article = self._staff_object()
         queryset = (
@@ -163,7 +165,7 @@ class ArticleViewSet(
         return self.get_paginated_response(RevisionSerializer(page, many=True).data)
 
     @extend_schema(responses=AuditEventSerializer(many=True))
-    @action(detail=True, methods=["get"], permission_classes=[IsAuthenticated])
+    @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         article = self._staff_object()
         queryset = article.audit_events.select_related("actor").order_by("at", "id")
@@ -171,7 +173,7 @@ class ArticleViewSet(
         return self.get_paginated_response(AuditEventSerializer(page, many=True).data)
 
     @extend_schema(request=AssignReviewersInput, responses={200: ArticleSerializer, **_ERRORS})
-    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    @action(detail=True, methods=["post"])
     def reviewers(self, request, pk=None):
         article = self.get_object()
         data = AssignReviewersInput(data=request.data)

@@ -1,0 +1,150 @@
+"""Workflow services: four-eyes approval, two-reviewer approval, dates, live revisions."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from articles.models import Article
+from tests import factories
+from tests.conftest import make_article
+from workflows import services
+from workflows.models import Approval, AuditEvent
+from workflows.services import ActionForbidden, TransitionNotAllowed
+
+pytestmark = pytest.mark.django_db
+
+
+def _reviewer_who_also_edits(username):
+    user = factories.reviewer(username=username)
+    user.groups.add(*factories.editor(username=f"{username}-e").groups.all())
+    return user
+
+
+def test_approve_refuses_the_revision_author_even_when_a_reviewer(reviewer):
+    author = _reviewer_who_also_edits("dual")
+    article = make_article(editor=author, reviewer=reviewer, state="under_review")
+    with pytest.raises(ActionForbidden):
+        services.article_approve(article_id=article.pk, actor=author)
+    assert Article.objects.get(pk=article.pk).status == "under_review"
+    assert AuditEvent.objects.filter(article=article, action="approve", refused=True).exists()
+
+
+def test_approve_refuses_a_superuser_who_authored_the_revision(reviewer):
+    boss = factories.UserFactory(username="boss", is_superuser=True, is_staff=True)
+    article = make_article(editor=boss, reviewer=reviewer, state="under_review")
+    with pytest.raises(ActionForbidden):
+        services.article_approve(article_id=article.pk, actor=boss)
+
+
+def test_approve_refuses_anyone_who_edited_an_earlier_working_revision(editor, reviewer):
+    helper = _reviewer_who_also_edits("helper")
+    article = make_article(editor=editor)
+    services.article_edit(article_id=article.pk, actor=helper, changes={"body": "Helped."})
+    services.article_edit(article_id=article.pk, actor=editor, changes={"body": "Final."})
+    services.article_submit(article_id=article.pk, actor=editor)
+    services.article_start_review(article_id=article.pk, actor=reviewer)
+    with pytest.raises(ActionForbidden):
+        services.article_approve(article_id=article.pk, actor=helper)
+    services.article_approve(article_id=article.pk, actor=reviewer)
+
+
+def test_start_review_refuses_the_author():
+    author = _reviewer_who_also_edits("dual")
+    article = make_article(editor=author)
+    services.article_submit(article_id=article.pk, actor=author)
+    with pytest.raises(ActionForbidden):
+        services.article_start_review(article_id=article.pk, actor=author)
+
+
+def test_two_required_approvals_need_two_distinct_reviewers(
+    editor, reviewer, second_reviewer, managing_editor
+):
+    article = services.article_create(
+        actor=managing_editor, title="Two sets of eyes", body="Text.", required_approvals=2
+    )
+    services.article_submit(article_id=article.pk, actor=managing_editor)
+    services.article_start_review(article_id=article.pk, actor=reviewer)
+    first = services.article_approve(article_id=article.pk, actor=reviewer)
+    assert first.status == "under_review"
+    assert first.live_revision_id is None
+    with pytest.raises(TransitionNotAllowed):
+        services.article_approve(article_id=article.pk, actor=reviewer)
+    second = services.article_approve(article_id=article.pk, actor=second_reviewer)
+    assert second.status == "approved"
+    assert Approval.objects.filter(article=article).count() == 2
+
+
+def test_approvals_of_an_earlier_revision_do_not_count(
+    editor, reviewer, second_reviewer, managing_editor
+):
+    article = services.article_create(
+        actor=managing_editor, title="Bound to content", body="One.", required_approvals=2
+    )
+    services.article_submit(article_id=article.pk, actor=managing_editor)
+    services.article_start_review(article_id=article.pk, actor=reviewer)
+    services.article_approve(article_id=article.pk, actor=reviewer)
+    services.article_request_changes(article_id=article.pk, actor=second_reviewer, comment="Fix.")
+    services.article_edit(article_id=article.pk, actor=managing_editor, changes={"body": "Two."})
+    services.article_submit(article_id=article.pk, actor=managing_editor)
+    services.article_start_review(article_id=article.pk, actor=second_reviewer)
+    after_one = services.article_approve(article_id=article.pk, actor=second_reviewer)
+    assert after_one.status == "under_review"
+
+
+def test_approval_sets_review_dates_and_next_review_due(editor, reviewer):
+    with time_machine.travel("2026-01-10 09:00Z", tick=False):
+        article = make_article(editor=editor, reviewer=reviewer, state="approved")
+    now = timezone.now().replace(year=2026, month=1, day=10, hour=9, minute=0, second=0,
+                                 microsecond=0)  # fmt: skip
+    assert article.last_reviewed == now
+    assert article.last_updated == now
+    assert article.next_review_due == now + timedelta(days=365)
+    assert article.last_reviewed_by == reviewer
+
+
+def test_recertify_moves_last_reviewed_but_not_last_updated(editor, reviewer, second_reviewer):
+    with time_machine.travel("2026-01-10 09:00Z", tick=False):
+        article = make_article(editor=editor, reviewer=reviewer, state="approved")
+    Article.objects.filter(pk=article.pk).update(flag_review_overdue=True)
+    with time_machine.travel("2027-02-01 09:00Z", tick=False):
+        services.article_recertify(article_id=article.pk, actor=second_reviewer, comment="OK")
+        recertified = Article.objects.get(pk=article.pk)
+        assert recertified.last_reviewed == timezone.now()
+    assert recertified.last_updated == article.last_updated
+    assert recertified.flags == []
+    assert recertified.next_review_due == recertified.last_reviewed + timedelta(days=365)
+    assert recertified.live_revision_id == article.live_revision_id
+
+
+def test_approving_unchanged_content_again_does_not_move_last_updated(editor, reviewer):
+    with time_machine.travel("2026-01-10 09:00Z", tick=False):
+        article = make_article(editor=editor, reviewer=reviewer, state="approved", title="T")
+    services.article_archive(article_id=article.pk, actor=factories.managing_editor())
+    services.article_restore(article_id=article.pk, actor=factories.managing_editor())
+    with time_machine.travel("2026-06-10 09:00Z", tick=False):
+        services.article_submit(article_id=article.pk, actor=editor)
+        services.article_start_review(article_id=article.pk, actor=reviewer)
+        again = services.article_approve(article_id=article.pk, actor=reviewer)
+    assert again.last_updated == article.last_updated
+    assert again.last_reviewed > article.last_reviewed
+
+
+def test_archive_hides_the_article_and_restore_returns_a_draft(editor, reviewer, managing_editor):
+    article = make_article(editor=editor, reviewer=reviewer, state="approved")
+    services.article_archive(article_id=article.pk, actor=managing_editor)
+    assert not Article.objects.live().filter(pk=article.pk).exists()
+    restored = services.article_restore(article_id=article.pk, actor=managing_editor)
+    assert restored.status == "draft"
+    assert not Article.objects.live().filter(pk=article.pk).exists()
+
+
+def test_revisions_are_immutable(editor):
+    article = make_article(editor=editor)
+    revision = article.latest_revision
+    revision.title = "Rewritten history"
+    with pytest.raises(TypeError):
+        revision.save()
+    with pytest.raises(TypeError):
+        type(revision).objects.filter(pk=revision.pk).update(title="x")
