@@ -170,6 +170,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Medical articles, their review workflow, and their citations.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "ArticleStatusEnum": "articles.models.Article.Status",
+        "AudienceEnum": "articles.models.Article.Audience",
+        "SourceStatusEnum": "citations.models.Source.Status",
+        "EvidenceTypeEnum": "citations.models.Source.EvidenceType",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------

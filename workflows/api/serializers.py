@@ -115,7 +115,7 @@ class ArticleSerializer(serializers.ModelSerializer):
         return f"{settings.SITE_URL}{article.get_absolute_url()}"
 
 
-_AUDIENCES = [c[0] for c in Article.Audience.choices]
+_AUDIENCES = Article.Audience.choices
 
 
 class ArticleCreateInput(serializers.Serializer):
