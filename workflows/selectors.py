@@ -1,0 +1,250 @@
+"""Reads for the workspace and the review-queue API: who needs to look at what, first."""
+
+from __future__ import annotations
+
+import difflib
+
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+
+from articles.models import Article, RevisionCitation
+from citations.models import Source
+from reviewsite.roles import is_staff_member
+
+from .models import AuditEvent, ReviewAssignment
+
+S = Article.Status
+
+#: Urgency ranks of the review queue, most urgent first.
+URGENCY_RETRACTED, URGENCY_CONCERN, URGENCY_OVERDUE, URGENCY_IN_REVIEW, URGENCY_SUBMITTED = range(5)
+
+_LIST_RELATED = ("latest_revision", "live_revision", "owner", "last_reviewed_by")
+
+
+def review_queue(*, user) -> QuerySet[Article]:
+    """Articles a reviewer must look at, most urgent first.
+
+    Included: submitted and under-review articles, approved articles whose review is
+    overdue, and any non-archived article flagged for a retracted or concerning
+    citation. Order: retraction flags, concern flags, overdue reviews, then articles
+    in review and submitted ones; within a rank, articles assigned to ``user`` come
+    first, then the longest-waiting. Users without an editorial role get nothing.
+    """
+    if not is_staff_member(user):
+        return Article.objects.none()
+    queued = (
+        Q(status__in=[S.SUBMITTED, S.UNDER_REVIEW])
+        | Q(status=S.APPROVED, flag_review_overdue=True)
+        | Q(flag_citation_retracted=True)
+        | Q(flag_citation_concern=True)
+    )
+    return (
+        Article.objects.filter(queued)
+        .exclude(status=S.ARCHIVED)
+        .select_related(*_LIST_RELATED)
+        .annotate(
+            urgency=Case(
+                When(flag_citation_retracted=True, then=Value(URGENCY_RETRACTED)),
+                When(flag_citation_concern=True, then=Value(URGENCY_CONCERN)),
+                When(flag_review_overdue=True, then=Value(URGENCY_OVERDUE)),
+                When(status=S.UNDER_REVIEW, then=Value(URGENCY_IN_REVIEW)),
+                default=Value(URGENCY_SUBMITTED),
+                output_field=IntegerField(),
+            ),
+            assigned_to_me=Exists(
+                ReviewAssignment.objects.filter(article=OuterRef("pk"), reviewer=user.pk)
+            ),
+        )
+        .order_by(
+            "urgency",
+            F("assigned_to_me").desc(),
+            F("next_review_due").asc(nulls_last=True),
+            F("submitted_at").asc(nulls_last=True),
+            "id",
+        )
+    )
+
+
+def workspace_articles(*, status: str = "", query: str = "") -> QuerySet[Article]:
+    """Every article's working copy for staff lists, optionally filtered."""
+    articles = Article.objects.select_related(*_LIST_RELATED).order_by("-updated_at", "-id")
+    if status:
+        articles = articles.filter(status=status)
+    if query:
+        articles = articles.filter(
+            Q(latest_revision__title__icontains=query)
+            | Q(slug__icontains=query)
+            | Q(topic__icontains=query)
+        )
+    return articles
+
+
+def dashboard_sections(*, user, limit: int = 25) -> dict[str, list[Article]]:
+    """The dashboard's lists for ``user``: one query per list, each capped at ``limit``."""
+    mine = Q(owner=user) | Q(latest_revision__author=user)
+    listed = Article.objects.select_related(*_LIST_RELATED)
+    queue = review_queue(user=user)
+    return {
+        "my_drafts": list(listed.filter(mine, status=S.DRAFT).order_by("-updated_at")[:limit]),
+        "changes_requested": list(
+            listed.filter(mine, status=S.CHANGES_REQUESTED).order_by("-updated_at")[:limit]
+        ),
+        "awaiting_review": list(
+            queue.filter(status__in=[S.SUBMITTED, S.UNDER_REVIEW])
+            .filter(
+                Q(assigned_to_me=True)
+                | ~Exists(ReviewAssignment.objects.filter(article=OuterRef("pk")))
+            )
+            .exclude(latest_revision__author=user)[:limit]
+        ),
+        "overdue": list(
+            listed.filter(status=S.APPROVED, flag_review_overdue=True).order_by(
+                F("next_review_due").asc(nulls_last=True)
+            )[:limit]
+        ),
+        "retraction_alerts": list(
+            listed.filter(Q(flag_citation_retracted=True) | Q(flag_citation_concern=True))
+            .exclude(status=S.ARCHIVED)
+            .order_by("-flag_citation_retracted", "-updated_at")[:limit]
+        ),
+    }
+
+
+def source_library(*, query: str = "", status: str = "") -> QuerySet[Source]:
+    """Sources for the library page, searched by key, title, identifier or first author."""
+    sources = Source.objects.order_by("key")
+    if status:
+        sources = sources.filter(status=status)
+    if query:
+        sources = sources.filter(
+            Q(key__icontains=query)
+            | Q(title__icontains=query)
+            | Q(doi__icontains=query)
+            | Q(pmid=query)
+            | Q(title_signature__icontains=query)
+        )
+    return sources
+
+
+def where_cited(*, source_ids) -> dict[int, list[dict]]:
+    """For each source, the articles whose live or working revision cites it (one query).
+
+    Returns ``{source_id: [{"article_id", "slug", "title", "status", "live", "working"}]}``.
+    """
+    rows = (
+        RevisionCitation.objects.filter(source_id__in=list(source_ids))
+        .filter(
+            Q(revision__article__live_revision=F("revision"))
+            | Q(revision__article__latest_revision=F("revision"))
+        )
+        .values(
+            "source_id",
+            "revision_id",
+            "revision__title",
+            "revision__article_id",
+            "revision__article__slug",
+            "revision__article__status",
+            "revision__article__live_revision",
+            "revision__article__latest_revision",
+        )
+        .order_by("revision__article__slug")
+    )
+    found: dict[int, dict[int, dict]] = {}
+    for row in rows:
+        per_source = found.setdefault(row["source_id"], {})
+        entry = per_source.setdefault(
+            row["revision__article_id"],
+            {
+                "article_id": row["revision__article_id"],
+                "slug": row["revision__article__slug"],
+                "title": row["revision__title"],
+                "status": row["revision__article__status"],
+                "live": False,
+                "working": False,
+            },
+        )
+        if row["revision_id"] == row["revision__article__live_revision"]:
+            entry["live"] = True
+        if row["revision_id"] == row["revision__article__latest_revision"]:
+            entry["working"] = True
+            entry["title"] = row["revision__title"]
+    return {source_id: list(articles.values()) for source_id, articles in found.items()}
+
+
+def text_diff(old: str, new: str) -> list[dict]:
+    """Line diff of two texts as rows ``{"kind": "add" | "del" | "ctx" | "hunk", "text"}``."""
+    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=3))
+    rows = []
+    # The first two lines are the ---/+++ file headers.
+    for line in lines[2:]:
+        if line.startswith("@@"):
+            rows.append({"kind": "hunk", "text": line})
+        elif line.startswith("+"):
+            rows.append({"kind": "add", "text": line[1:]})
+        elif line.startswith("-"):
+            rows.append({"kind": "del", "text": line[1:]})
+        else:
+            rows.append({"kind": "ctx", "text": line[1:]})
+    return rows
+
+
+def revision_comparison(*, article: Article) -> dict:
+    """What a reviewer compares: the live revision against the proposed (working) one.
+
+    Returns the two revisions, a line diff of title, summary and body, and the
+    references added, removed and kept (by source), in two queries.
+    """
+    live, proposed = article.live_revision, article.latest_revision
+    revision_ids = [r.pk for r in (live, proposed) if r is not None]
+    citations = list(
+        RevisionCitation.objects.filter(revision_id__in=revision_ids)
+        .select_related("source")
+        .order_by("revision_id", "number")
+    )
+    live_citations = [c for c in citations if live is not None and c.revision_id == live.pk]
+    proposed_citations = [c for c in citations if c.revision_id == proposed.pk]
+    live_sources = {c.source_id for c in live_citations}
+    proposed_sources = {c.source_id for c in proposed_citations}
+    same = live is not None and live.pk == proposed.pk
+    fields = []
+    for name in ("title", "summary", "body"):
+        old = getattr(live, name) if live is not None else ""
+        new = getattr(proposed, name)
+        fields.append(
+            {"name": name, "changed": old != new, "rows": [] if same else text_diff(old, new)}
+        )
+    return {
+        "live": live,
+        "proposed": proposed,
+        "same_revision": same,
+        "fields": fields,
+        "references_added": [c for c in proposed_citations if c.source_id not in live_sources],
+        "references_removed": [c for c in live_citations if c.source_id not in proposed_sources],
+        "references_kept": [c for c in proposed_citations if c.source_id in live_sources],
+        "proposed_citations": proposed_citations,
+        "flagged_citations": [
+            c for c in proposed_citations if c.source.status != Source.Status.ACTIVE
+        ],
+    }
+
+
+def article_history(*, article: Article, limit: int = 50) -> list[AuditEvent]:
+    """The article's most recent audit events, newest first, with their actors."""
+    return list(
+        AuditEvent.objects.filter(article=article)
+        .select_related("actor", "revision")
+        .order_by("-at", "-id")[:limit]
+    )
+
+
+def workspace_article(*, pk: int) -> Article:
+    """One article with both revisions and the people shown on its pages."""
+    return Article.objects.select_related(*_LIST_RELATED, "latest_revision__author").get(pk=pk)
+
+
+def picker_sources(*, limit: int = 500) -> list[Source]:
+    """Sources for the editor's picker: key, title, year and status only."""
+    return list(
+        Source.objects.only("id", "key", "title", "issued", "status", "authors").order_by("key")[
+            :limit
+        ]
+    )

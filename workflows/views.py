@@ -1,0 +1,440 @@
+"""Workspace pages for editors, reviewers and managing editors (server-rendered).
+
+Every write goes through the same services as the API; a view only shapes the
+input, calls one service and shows what it said (including its refusals).
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from articles.models import Article
+from articles.services import marker_keys, resolve_keys, syntax_problems
+from citations.formatting import format_entries
+from citations.importers import UnsupportedFormat
+from citations.models import Source
+from citations.rendering import render_article
+from citations.services import source_import, source_set_status, source_to_record
+from reviewsite.api import DomainError
+from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
+
+from . import selectors, services
+from .forms import ApprovalForm, ArticleForm, CommentForm, SourceImportForm, SourceStatusForm
+from .transitions import API_ACTIONS, allowed_actions
+
+#: Labels of the action buttons on the review page, in the order they are shown.
+ACTION_LABELS = {
+    "submit": "Submit for review",
+    "start-review": "Start review",
+    "approve": "Approve",
+    "request-changes": "Request changes",
+    "recertify": "Re-certify (content unchanged)",
+    "archive": "Archive",
+    "restore": "Restore as draft",
+}
+
+
+def staff_required(view):
+    """Login required (redirect to the login page), then an editorial role (else 403)."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not is_staff_member(request.user):
+            raise PermissionDenied("The workspace is for editors and reviewers.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _roles(user) -> dict:
+    return {
+        "is_editor": user.is_superuser or is_editor(user),
+        "is_reviewer": user.is_superuser or is_reviewer(user),
+        "is_managing": user.is_superuser or is_managing_editor(user),
+    }
+
+
+def _error_messages(error: DomainError | ValidationError | PermissionDenied) -> list[str]:
+    """Readable messages for a service's refusal, with each citation problem listed."""
+    if isinstance(error, DomainError):
+        found = [error.detail]
+        for problem in error.extra.get("markers", []):
+            where = f"line {problem['line']}" if problem.get("line") else "the body"
+            found.append(
+                f"{problem.get('marker') or problem.get('key')} ({where}): {problem['error']}"
+            )
+        found.extend(problem["error"] for problem in error.extra.get("citations", []))
+        return found
+    if isinstance(error, ValidationError):
+        if hasattr(error, "error_dict"):
+            return [
+                f"{field.replace('_', ' ').capitalize()}: {message}"
+                for field, field_messages in error.message_dict.items()
+                for message in field_messages
+            ]
+        return list(error.messages)
+    return [str(error) or "You may not do this."]
+
+
+def _status_code(error) -> int:
+    if isinstance(error, DomainError):
+        return error.status_code
+    return 403 if isinstance(error, PermissionDenied) else 400
+
+
+# --- dashboard and lists ----------------------------------------------------------------
+
+
+@staff_required
+def dashboard(request):
+    """The user's lists: drafts, changes requested, reviews awaiting, overdue, alerts."""
+    sections = selectors.dashboard_sections(user=request.user)
+    return render(
+        request,
+        "workflows/dashboard.html",
+        {"sections": sections, **_roles(request.user)},
+    )
+
+
+@staff_required
+def article_list(request):
+    """Every article's working copy, filtered by status and searched by title."""
+    status = request.GET.get("status", "")
+    if status not in Article.Status.values:
+        status = ""
+    query = request.GET.get("q", "").strip()
+    page = Paginator(selectors.workspace_articles(status=status, query=query), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "workflows/article_list.html",
+        {
+            "page": page,
+            "status": status,
+            "query": query,
+            "statuses": Article.Status.choices,
+            **_roles(request.user),
+        },
+    )
+
+
+# --- the editor ---------------------------------------------------------------------------
+
+
+def _preview(body: str) -> dict:
+    """Render the body as readers would see it, with its numbered references; stores nothing."""
+    sources = resolve_keys(marker_keys(body))
+    rendered = render_article(body, lambda key: sources[key].pk if key in sources else None)
+    by_id = {source.pk: source for source in sources.values()}
+    ordered = [by_id[citation["source_id"]] for citation in rendered.citations]
+    entries = format_entries(
+        [source_to_record(s) for s in ordered], style=settings.REVIEWSITE_CITATION_STYLE
+    )
+    return {
+        "html": rendered.html,
+        "references": [
+            {"number": c["number"], "entry": entry, "source": source}
+            for c, source, entry in zip(rendered.citations, ordered, entries, strict=True)
+        ],
+        "problems": rendered.unresolved + syntax_problems(body),
+    }
+
+
+def _editor_context(request, form, article=None, preview=None) -> dict:
+    return {
+        "form": form,
+        "article": article,
+        "preview": preview,
+        "sources": selectors.picker_sources(),
+        **_roles(request.user),
+    }
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def article_create(request):
+    """A new article: preview, or create it as a draft through ``article_create``."""
+    roles = _roles(request.user)
+    form = ArticleForm(request.POST or None, can_manage=roles["is_managing"])
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if "preview" in request.POST:
+            return render(
+                request,
+                "workflows/article_form.html",
+                _editor_context(request, form, preview=_preview(data["body"])),
+            )
+        try:
+            article = services.article_create(
+                actor=request.user,
+                title=data["title"],
+                summary=data["summary"],
+                body=data["body"],
+                intentional=data["intentional_citations"],
+                audience=data["audience"],
+                topic=data["topic"],
+                variant_group=data["variant_group"],
+                review_interval_days=data.get("review_interval_days"),
+                required_approvals=data.get("required_approvals") or 1,
+            )
+        except (DomainError, ValidationError, PermissionDenied) as error:
+            for message in _error_messages(error):
+                form.add_error(None, message)
+        else:
+            messages.success(request, f"Draft “{article.title}” created.")
+            return redirect("workflows:article-edit", pk=article.pk)
+    return render(request, "workflows/article_form.html", _editor_context(request, form))
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def article_edit(request, pk: int):
+    """Edit the working copy: preview, or save a new revision through ``article_edit``."""
+    article = _get_article(pk)
+    roles = _roles(request.user)
+    if request.method == "POST":
+        form = ArticleForm(request.POST, can_manage=roles["is_managing"])
+        if form.is_valid():
+            if "preview" in request.POST:
+                preview = _preview(form.cleaned_data["body"])
+                context = _editor_context(request, form, article, preview)
+                return render(request, "workflows/article_form.html", context)
+            changes = {
+                name: form.cleaned_data[name]
+                for name in (
+                    "title",
+                    "summary",
+                    "body",
+                    "intentional_citations",
+                    "audience",
+                    "topic",
+                    "variant_group",
+                    "review_interval_days",
+                    "required_approvals",
+                )  # fmt: skip
+                if name in form.cleaned_data
+            }
+            try:
+                saved = services.article_edit(
+                    article_id=article.pk,
+                    actor=request.user,
+                    changes=changes,
+                    if_match=form.cleaned_data["etag"] or None,
+                )
+            except (DomainError, ValidationError, PermissionDenied) as error:
+                for message in _error_messages(error):
+                    form.add_error(None, message)
+                status = _status_code(error)
+                context = _editor_context(request, form, article)
+                return render(request, "workflows/article_form.html", context, status=status)
+            if saved.version == article.version:
+                messages.info(request, "Nothing changed, so no new revision was made.")
+            else:
+                messages.success(request, "Saved. The working copy is a draft.")
+            return redirect("workflows:article-edit", pk=article.pk)
+    else:
+        revision = article.latest_revision
+        initial = {
+            "title": revision.title,
+            "summary": revision.summary,
+            "body": revision.body,
+            "intentional_citations": ArticleForm.intentional_as_text(
+                revision.intentional_citations
+            ),
+            "audience": article.audience,
+            "topic": article.topic,
+            "variant_group": article.variant_group,
+            "review_interval_days": article.review_interval_days,
+            "required_approvals": article.required_approvals,
+            "etag": article.etag,
+        }
+        form = ArticleForm(initial=initial, can_manage=roles["is_managing"])
+    return render(request, "workflows/article_form.html", _editor_context(request, form, article))
+
+
+def _get_article(pk: int) -> Article:
+    try:
+        return selectors.workspace_article(pk=pk)
+    except Article.DoesNotExist:
+        raise Http404("No such article.")
+
+
+# --- the review page ----------------------------------------------------------------------
+
+
+def _review_context(request, article: Article, forms: dict | None = None) -> dict:
+    forms = forms or {}
+    actions = [a for a in allowed_actions(article.status, request.user) if a in API_ACTIONS]
+    return {
+        "article": article,
+        "comparison": selectors.revision_comparison(article=article),
+        "history": selectors.article_history(article=article),
+        "actions": [
+            {"name": a, "label": ACTION_LABELS[a]}
+            for a in ACTION_LABELS
+            if a in actions and a not in ("approve", "request-changes")
+        ],
+        "can_approve": "approve" in actions,
+        "can_request_changes": "request-changes" in actions,
+        "approval_form": forms.get("approve") or ApprovalForm(),
+        "changes_form": forms.get("request-changes") or CommentForm(),
+        "action_form": forms.get("other") or CommentForm(),
+        **_roles(request.user),
+    }
+
+
+@staff_required
+def article_review(request, pk: int):
+    """Live against proposed revision, the checklist, and the transition forms."""
+    article = _get_article(pk)
+    return render(request, "workflows/review.html", _review_context(request, article))
+
+
+@staff_required
+@require_POST
+def article_action(request, pk: int, action: str):
+    """Run one transition through ``article_act``; refusals are shown on the review page."""
+    if action not in API_ACTIONS:
+        raise Http404("No such action.")
+    article = _get_article(pk)
+    form = (ApprovalForm if action == "approve" else CommentForm)(request.POST)
+    form_key = action if action in ("approve", "request-changes") else "other"
+    if not form.is_valid():
+        context = _review_context(request, article, {form_key: form})
+        return render(request, "workflows/review.html", context, status=400)
+    comment = form.comment_with_checklist() if action == "approve" else form.cleaned_data["comment"]
+    try:
+        article = services.article_act(
+            article_id=article.pk, action=action, actor=request.user, comment=comment
+        )
+    except (DomainError, ValidationError, PermissionDenied) as error:
+        for message in _error_messages(error):
+            form.add_error(None, message)
+        # Re-read: the refusal was audited and the state may have moved meanwhile.
+        article = _get_article(pk)
+        context = _review_context(request, article, {form_key: form})
+        return render(request, "workflows/review.html", context, status=_status_code(error))
+    messages.success(
+        request,
+        f"{ACTION_LABELS[action]}: done. The article is now {article.get_status_display()}.",
+    )
+    return redirect("workflows:article-review", pk=pk)
+
+
+# --- the source library -------------------------------------------------------------------
+
+
+def _library_context(request, import_form=None, report=None) -> dict:
+    query = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    if status not in Source.Status.values:
+        status = ""
+    page = Paginator(selectors.source_library(query=query, status=status), 50).get_page(
+        request.GET.get("page")
+    )
+    cited = selectors.where_cited(source_ids=[s.pk for s in page])
+    return {
+        "page": page,
+        "rows": [{"source": s, "cited_in": cited.get(s.pk, [])} for s in page],
+        "query": query,
+        "status": status,
+        "statuses": Source.Status.choices,
+        "import_form": import_form or SourceImportForm(),
+        "report": report,
+        **_roles(request.user),
+    }
+
+
+@staff_required
+def source_library(request):
+    """Search the sources, see where each is cited, import a file."""
+    return render(request, "workflows/source_library.html", _library_context(request))
+
+
+@staff_required
+@require_POST
+def source_import_view(request):
+    """Import an uploaded file through ``source_import`` and show the per-entry report."""
+    form = SourceImportForm(request.POST, request.FILES)
+    report = None
+    status = 200
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            report = source_import(actor=request.user, data=upload.read(), filename=upload.name)
+        except UnsupportedFormat as error:
+            form.add_error("file", str(error) or "This file is not in a format we can read.")
+            status = 400
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
+            status = 403
+    else:
+        status = 400
+    context = _library_context(request, import_form=form, report=report)
+    return render(request, "workflows/source_library.html", context, status=status)
+
+
+def _get_source(pk: int) -> Source:
+    try:
+        return Source.objects.get(pk=pk)
+    except Source.DoesNotExist:
+        raise Http404("No such source.")
+
+
+def _source_context(request, source: Source, form=None) -> dict:
+    return {
+        "source": source,
+        "cited_in": selectors.where_cited(source_ids=[source.pk]).get(source.pk, []),
+        "events": source.status_events.select_related("actor")[:20],
+        "status_form": form
+        or SourceStatusForm(
+            initial={
+                "status": source.status,
+                "notice_doi": source.notice_doi,
+                "notice_pmid": source.notice_pmid,
+                "notice_date": source.notice_date.isoformat() if source.notice_date else "",
+                "reason": source.notice_reason,
+            }
+        ),
+        **_roles(request.user),
+    }
+
+
+@staff_required
+def source_detail(request, pk: int):
+    """One source: its record, where it is cited, its status history and status form."""
+    source = _get_source(pk)
+    return render(request, "workflows/source_detail.html", _source_context(request, source))
+
+
+@staff_required
+@require_POST
+def source_status(request, pk: int):
+    """Mark a source retracted, corrected, ... through ``source_set_status``."""
+    source = _get_source(pk)
+    form = SourceStatusForm(request.POST)
+    if form.is_valid():
+        try:
+            source_set_status(source_id=source.pk, actor=request.user, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as error:
+            for message in _error_messages(error):
+                form.add_error(None, message)
+            context = _source_context(request, source, form)
+            status = _status_code(error)
+            return render(request, "workflows/source_detail.html", context, status=status)
+        messages.success(request, f"{source.key} is now marked {form.cleaned_data['status']}.")
+        return redirect(reverse("workflows:source-detail", kwargs={"pk": pk}))
+    context = _source_context(request, source, form)
+    return render(request, "workflows/source_detail.html", context, status=400)
