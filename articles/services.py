@@ -75,35 +75,73 @@ def marker_keys(body: str) -> list[str]:
     return [item.key for marker in markers for item in marker.items]
 
 
-def _render(revision: ArticleRevision) -> list[RevisionCitation]:
-    """Render the body once and build the numbered citations of ``revision`` (unsaved)."""
-    sources = resolve_keys(marker_keys(revision.body))
-    rendered = render_article(
-        revision.body, lambda key: sources[key].pk if key in sources else None
-    )
+@dataclass(frozen=True)
+class RenderedCitation:
+    """One numbered reference of a rendered body."""
+
+    number: int
+    key: str
+    source: Source
+    entry_html: str
+    backlinks: list[str]
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A body rendered once: safe HTML, headings, numbered references, marker problems."""
+
+    html: str
+    headings: list[dict]
+    citations: list[RenderedCitation]
+    problems: list[dict]
+    style: str
+
+
+def render_body(body: str) -> Rendering:
+    """Resolve the markers of ``body``, number them, render it and format its references."""
+    sources = resolve_keys(marker_keys(body))
+    rendered = render_article(body, lambda key: sources[key].pk if key in sources else None)
     by_id = {source.pk: source for source in sources.values()}
     style = settings.REVIEWSITE_CITATION_STYLE
     ordered = [by_id[c["source_id"]] for c in rendered.citations]
     entries = format_entries([source_to_record(s) for s in ordered], style=style)
-    revision.body_html = rendered.html
-    revision.headings = rendered.headings
-    revision.unresolved_markers = rendered.unresolved + syntax_problems(revision.body)
-    revision.citation_style = style
-    intentional = revision.intentional_citations or {}
-    citations = []
-    for citation, source, entry in zip(rendered.citations, ordered, entries, strict=True):
-        reason = intentional.get(citation["key"]) or intentional.get(source.key) or ""
-        citations.append(
-            RevisionCitation(
-                number=citation["number"],
+    return Rendering(
+        html=rendered.html,
+        headings=rendered.headings,
+        citations=[
+            RenderedCitation(
+                number=c["number"],
+                key=c["key"],
                 source=source,
-                key=citation["key"],
                 entry_html=entry,
-                backlinks=rendered.backlinks.get(citation["number"], []),
-                intentional_reason=reason,
+                backlinks=rendered.backlinks.get(c["number"], []),
             )
+            for c, source, entry in zip(rendered.citations, ordered, entries, strict=True)
+        ],
+        problems=rendered.unresolved + syntax_problems(body),
+        style=style,
+    )
+
+
+def _render(revision: ArticleRevision) -> list[RevisionCitation]:
+    """Render ``revision`` once and build its numbered citations (unsaved)."""
+    rendering = render_body(revision.body)
+    revision.body_html = rendering.html
+    revision.headings = rendering.headings
+    revision.unresolved_markers = rendering.problems
+    revision.citation_style = rendering.style
+    intentional = revision.intentional_citations or {}
+    return [
+        RevisionCitation(
+            number=c.number,
+            source=c.source,
+            key=c.key,
+            entry_html=c.entry_html,
+            backlinks=c.backlinks,
+            intentional_reason=intentional.get(c.key) or intentional.get(c.source.key) or "",
         )
-    return citations
+        for c in rendering.citations
+    ]
 
 
 def syntax_problems(body: str) -> list[dict]:

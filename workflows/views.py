@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,12 +18,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from articles.models import Article
-from articles.services import marker_keys, resolve_keys, syntax_problems
-from citations.formatting import format_entries
+from articles.services import render_body
 from citations.importers import UnsupportedFormat
 from citations.models import Source
-from citations.rendering import render_article
-from citations.services import source_import, source_set_status, source_to_record
+from citations.services import source_import, source_set_status
 from reviewsite.api import DomainError
 from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
 
@@ -135,20 +132,14 @@ def article_list(request):
 
 def _preview(body: str) -> dict:
     """Render the body as readers would see it, with its numbered references; stores nothing."""
-    sources = resolve_keys(marker_keys(body))
-    rendered = render_article(body, lambda key: sources[key].pk if key in sources else None)
-    by_id = {source.pk: source for source in sources.values()}
-    ordered = [by_id[citation["source_id"]] for citation in rendered.citations]
-    entries = format_entries(
-        [source_to_record(s) for s in ordered], style=settings.REVIEWSITE_CITATION_STYLE
-    )
+    rendering = render_body(body)
     return {
-        "html": rendered.html,
+        "html": rendering.html,
         "references": [
-            {"number": c["number"], "entry": entry, "source": source}
-            for c, source, entry in zip(rendered.citations, ordered, entries, strict=True)
+            {"number": c.number, "entry": c.entry_html, "source": c.source}
+            for c in rendering.citations
         ],
-        "problems": rendered.unresolved + syntax_problems(body),
+        "problems": rendering.problems,
     }
 
 
