@@ -1,21 +1,438 @@
-"""Reader site views (server-rendered)."""
+"""Reader site (server-rendered): article list, live article pages, staff preview, policy.
 
-from django.http import Http404, HttpResponse
+Article pages are rendered once per state and cached: the key (see
+``selectors.reader_page_cache_key``) changes whenever anything shown would change, so
+a request costs one query when the page is cached (a pre-compiled one: see
+``selectors.reader_page_state``) and a handful when it is not,
+whatever the number of citations. Bodies and reference entries were rendered and
+sanitised when the revision was saved; nothing here renders Markdown per request.
+"""
 
-from .models import Article
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import http_date
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_safe
+from markdown_it import MarkdownIt
+
+from citations.formatting import reference_links
+from citations.models import Source
+from citations.rendering import sanitize_html
+from reviewsite.roles import is_managing_editor, is_staff_member
+
+from . import selectors
+from .forms import ArticleFilterForm, EditorialPolicyForm
+from .models import Article, ArticleRevision, EditorialPolicy, RevisionCitation
+
+#: Cookie remembering which audience version of an article the reader prefers.
+AUDIENCE_COOKIE = "reviewsite_audience"
+AUDIENCE_COOKIE_AGE = 365 * 24 * 3600
+PAGE_SIZE = 20
+DEFAULT_DISCLAIMER = (
+    "This article is for general information only. It is not a substitute for "
+    "professional medical advice, diagnosis or treatment. Always ask your doctor or "
+    "another qualified health professional about a medical condition, and never ignore "
+    "professional advice or delay seeking it because of something you read here."
+)
+_RETRACTED = {Source.Status.RETRACTED, Source.Status.WITHDRAWN}
+_SCHEMA_AUDIENCE = {Article.Audience.PATIENTS: "Patient", Article.Audience.CLINICIANS: "Clinician"}
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])\b")
+# What json_script escapes, so the JSON-LD block cannot close its <script> element.
+_JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+_POLICY_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
-def article_list(request):
-    """Approved articles."""
-    titles = [a.live_revision.title for a in Article.objects.filter(live_revision__isnull=False)
-              .exclude(status=Article.Status.ARCHIVED).select_related("live_revision")]
-    return HttpResponse("<h1>Reviewsite</h1>" + "".join(f"<p>{t}</p>" for t in titles))
+# --- list ---------------------------------------------------------------------------------
 
 
-def article_detail(request, slug):
-    """The live revision of one article."""
-    article = Article.objects.filter(slug=slug, live_revision__isnull=False).exclude(
-        status=Article.Status.ARCHIVED).select_related("live_revision").first()
-    if article is None:
-        raise Http404
-    return HttpResponse(article.live_revision.body_html)
+@require_safe
+def article_list(request: HttpRequest) -> HttpResponse:
+    """Approved articles, newest update first, with search, topic and audience filters."""
+    form = ArticleFilterForm(request.GET or None, topics=selectors.reader_topics())
+    filters = form.filters()
+    paginator = Paginator(selectors.reader_article_list(**filters), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "articles/article_list.html",
+        {
+            "form": form,
+            "page": page,
+            "searching": any(filters.values()),
+            "query": filters.get("q", ""),
+        },
+    )
+
+
+# --- article pages ----------------------------------------------------------------------------
+
+
+@require_safe
+def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The live revision of an article; 404 unless approved and not archived."""
+    state = selectors.reader_page_state(slug=slug)
+    if state is None:
+        raise Http404("No article here.")
+    variants = selectors.reader_variants(state.variant_group)
+    switch = _audience_switch(request, state, variants)
+    if switch is not None:
+        return switch
+
+    authenticated = request.user.is_authenticated
+    key = selectors.reader_page_cache_key(state, variants, authenticated=authenticated)
+    etag = '"' + key.rsplit(":", 1)[-1][:40] + '"'
+    modified = selectors.reader_page_last_modified(state)
+    last_modified = int(modified.timestamp()) if modified else None
+
+    response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if response is None:
+        html = cache.get(key)
+        if html is None:
+            article = selectors.reader_article(slug=slug)
+            if article is None:  # archived between the two reads
+                raise Http404("No article here.")
+            revision = article.live_revision
+            # Cached as bytes: no encoding per request, and cheaper to unpickle.
+            html = _render_article_page(
+                request,
+                article=article,
+                revision=revision,
+                body_html=selectors.revision_body_html(revision.pk),
+                references=selectors.revision_references(revision.pk),
+                disclaimer=selectors.policy_disclaimer(),
+                variants=variants,
+                preview=False,
+            ).encode()
+            cache.set(key, html, settings.REVIEWSITE_PAGE_CACHE_SECONDS)
+        response = HttpResponse(html)
+    response.headers["ETag"] = etag
+    if last_modified is not None:
+        response.headers["Last-Modified"] = http_date(last_modified)
+    # Browsers revalidate with the ETag; retraction notices must not linger in caches.
+    patch_cache_control(
+        response, max_age=0, must_revalidate=True, private=authenticated, public=not authenticated
+    )
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+def _audience_switch(
+    request: HttpRequest, state: selectors.PageState, variants: list[selectors.Variant]
+) -> HttpResponse | None:
+    """Redirect to the reader's chosen or remembered audience version, if it is another one."""
+    by_audience = {v.audience: v for v in variants}
+    chosen = request.GET.get("audience")
+    if chosen in Article.Audience.values:
+        target = by_audience.get(chosen)
+        response = redirect(
+            reverse("articles:detail", kwargs={"slug": target.slug if target else state.slug})
+        )
+        response.set_cookie(
+            AUDIENCE_COOKIE,
+            chosen,
+            max_age=AUDIENCE_COOKIE_AGE,
+            samesite="Lax",
+            httponly=True,
+            secure=request.is_secure(),
+        )
+        return response
+    preferred = request.COOKIES.get(AUDIENCE_COOKIE)
+    if preferred and preferred != state.audience and preferred in by_audience:
+        response = redirect(
+            reverse("articles:detail", kwargs={"slug": by_audience[preferred].slug})
+        )
+        patch_vary_headers(response, ["Cookie"])
+        patch_cache_control(response, private=True, max_age=0)
+        return response
+    return None
+
+
+@require_safe
+def article_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The working revision, for editorial staff only, marked as not yet reviewed."""
+    if not is_staff_member(request.user):
+        raise Http404("No article here.")
+    article = selectors.preview_article(article_id=pk)
+    if article is None or article.latest_revision is None:
+        raise Http404("No article here.")
+    revision = article.latest_revision
+    policy = selectors.current_policy()
+    html = _render_article_page(
+        request,
+        article=article,
+        revision=revision,
+        body_html=revision.body_html,
+        references=selectors.revision_references(revision.pk),
+        disclaimer=policy.disclaimer if policy else "",
+        variants=[],
+        preview=True,
+    )
+    response = HttpResponse(html)
+    response.headers["Cache-Control"] = "no-store, private"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _render_article_page(
+    request: HttpRequest,
+    *,
+    article: Article,
+    revision: ArticleRevision,
+    body_html: str,
+    references: list[RevisionCitation],
+    disclaimer: str,
+    variants: list[selectors.Variant],
+    preview: bool,
+) -> str:
+    """The full HTML of an article page (live or preview)."""
+    # A preview shows content nobody has reviewed yet: no reviewed-by line at all.
+    reviewer = None if preview else article.last_reviewed_by
+    profile = getattr(reviewer, "reviewer_profile", None) if reviewer else None
+    items = [_reference_item(citation) for citation in references]
+    canonical = settings.SITE_URL.rstrip("/") + article.get_absolute_url()
+    context = {
+        "article": article,
+        "revision": revision,
+        "preview": preview,
+        "profile": profile,
+        "reviewer_name": _reviewer_name(reviewer, profile),
+        "body_html": mark_safe(_demote_headings(body_html)),  # noqa: S308 - nh3 at save
+        "contents": _contents(revision.headings or []),
+        "references": items,
+        "notices": _notices(article, items),
+        "trail": _status_trail(article, preview),
+        "disclaimer": disclaimer.strip() or DEFAULT_DISCLAIMER,
+        "variants": variants,
+        "canonical_url": canonical,
+        "json_ld": None if preview else _json_ld(article, revision, profile, references, canonical),
+    }
+    return render_to_string("articles/article_detail.html", context, request=request)
+
+
+def _reviewer_name(reviewer, profile) -> str:
+    if profile is not None:
+        return profile.byline
+    if reviewer is not None:
+        return reviewer.get_full_name() or reviewer.get_username()
+    return ""
+
+
+def _demote_headings(html: str) -> str:
+    """Shift body headings down a level when the body has an h1: the page title is the h1."""
+    if "<h1" not in html:
+        return html
+    return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + 1, 6)}", html)
+
+
+def _contents(headings: list[dict]) -> list[dict]:
+    """'In this article': the two top heading levels of the body."""
+    if not headings:
+        return []
+    top = min(h["level"] for h in headings)
+    return [{**h, "depth": h["level"] - top} for h in headings if h["level"] <= top + 1]
+
+
+def _reference_item(citation: RevisionCitation) -> dict:
+    source = citation.source
+    identifiers = {"doi": source.doi, "pmid": source.pmid, "pmcid": source.pmcid}
+    entry = citation.entry_html + reference_links(identifiers, citation.entry_html)
+    item = {
+        "number": citation.number,
+        "entry_html": mark_safe(entry),  # noqa: S308 - nh3 at save; links escaped
+        "backlinks": [
+            {"id": anchor, "label": _backlink_label(index, len(citation.backlinks))}
+            for index, anchor in enumerate(citation.backlinks)
+        ],
+        "status": source.status,
+        "status_label": source.get_status_display(),
+        "intentional_reason": citation.intentional_reason,
+        "notice": None,
+    }
+    if source.status != Source.Status.ACTIVE:
+        notice_ids = {"doi": source.notice_doi, "pmid": source.notice_pmid}
+        item["notice"] = {
+            "links": mark_safe(reference_links(notice_ids).strip()),  # noqa: S308 - escaped
+            "date": source.notice_date,
+            "reason": source.notice_reason,
+        }
+    return item
+
+
+def _backlink_label(index: int, total: int) -> str:
+    """'^' for a single backlink, else a, b, c, … as in Wikipedia's reference lists."""
+    if total == 1:
+        return "^"
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return letters[index] if index < len(letters) else str(index + 1)
+
+
+def _notices(article: Article, references: list[dict]) -> list[str]:
+    """What the reader must know before trusting the page."""
+    notices = []
+    if article.flag_review_overdue:
+        notices.append(
+            "This article is overdue for its scheduled medical review, so some information "
+            "may be out of date."
+        )
+    unintentional = [r for r in references if not r["intentional_reason"]]
+    if article.flag_citation_retracted or any(r["status"] in _RETRACTED for r in unintentional):
+        notices.append(
+            "A source cited in this article has been retracted or withdrawn since the article "
+            "was reviewed. Our medical reviewers have been asked to re-check it; the affected "
+            "reference is marked below."
+        )
+    if article.flag_citation_concern or any(
+        r["status"] == Source.Status.EXPRESSION_OF_CONCERN for r in unintentional
+    ):
+        notices.append(
+            "The publisher of a source cited in this article has issued an expression of "
+            "concern about it. Our medical reviewers have been asked to re-check the article."
+        )
+    return notices
+
+
+def _status_trail(article: Article, preview: bool) -> list[dict]:
+    """Submitted → Under review → Approved, with the dates of the revision shown."""
+    if preview:
+        submitted, started, approved = article.submitted_at, article.review_started_at, None
+        if article.status == Article.Status.APPROVED:
+            approved = article.last_reviewed
+    else:
+        submitted, started = article.live_submitted_at, article.live_review_started_at
+        approved = article.last_updated
+        # A re-approval of unchanged content moves last_reviewed, not last_updated.
+        if approved is None or (started is not None and approved < started):
+            approved = article.last_reviewed
+    trail = [
+        {"label": "Submitted", "at": submitted},
+        {"label": "Under review", "at": started},
+        {"label": "Approved", "at": approved},
+    ]
+    if not preview and article.last_reviewed and approved and article.last_reviewed > approved:
+        trail.append({"label": "Re-reviewed", "at": article.last_reviewed})
+    return trail
+
+
+def _json_ld(
+    article: Article,
+    revision: ArticleRevision,
+    profile,
+    references: list[RevisionCitation],
+    canonical: str,
+) -> SafeString:
+    """schema.org MedicalWebPage, escaped so it cannot break out of its script element."""
+    data: dict = {
+        "@context": "https://schema.org",
+        "@type": "MedicalWebPage",
+        "name": revision.title,
+        "headline": revision.title,
+        "description": revision.summary,
+        "url": canonical,
+        "inLanguage": "en",
+        "dateModified": article.last_updated,
+        "lastReviewed": article.last_reviewed.date() if article.last_reviewed else None,
+    }
+    if article.audience in _SCHEMA_AUDIENCE:
+        data["audience"] = {
+            "@type": "MedicalAudience",
+            "audienceType": _SCHEMA_AUDIENCE[article.audience],
+        }
+    if profile is not None:
+        data["reviewedBy"] = {
+            "@type": "Person",
+            "name": profile.display_name,
+            "honorificSuffix": profile.credentials,
+            "jobTitle": profile.specialty,
+            "url": settings.SITE_URL.rstrip("/")
+            + reverse("articles:editorial-policy")
+            + f"#{profile.anchor}",
+        }
+    data["citation"] = [_schema_citation(c.source) for c in references]
+    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
+    return mark_safe(text.translate(_JSON_SCRIPT_ESCAPES))  # noqa: S308 - escaped above
+
+
+def _schema_citation(source: Source) -> dict:
+    work: dict = {
+        "@type": "ScholarlyArticle" if source.type == "article-journal" else "CreativeWork",
+        "name": source.title,
+    }
+    if source.doi:
+        work["url"] = "https://doi.org/" + quote(source.doi, safe="/:;()[]._-~")
+        work["identifier"] = f"doi:{source.doi}"
+    elif source.url:
+        work["url"] = source.url
+    if source.pmid:
+        work["sameAs"] = f"https://pubmed.ncbi.nlm.nih.gov/{quote(source.pmid, safe='')}/"
+    if source.issued:
+        work["datePublished"] = source.issued
+    return work
+
+
+# --- editorial policy --------------------------------------------------------------------------
+
+
+@require_safe
+def editorial_policy(request: HttpRequest) -> HttpResponse:
+    """The editorial policy (Markdown, sanitised) and the medical advisory board."""
+    policy = selectors.current_policy()
+    body_html = _policy_html(policy) if policy else ""
+    return render(
+        request,
+        "articles/editorial_policy.html",
+        {
+            "policy": policy,
+            "body_html": body_html,
+            "disclaimer": (policy.disclaimer.strip() if policy else "") or DEFAULT_DISCLAIMER,
+            "board": selectors.advisory_board(),
+            "can_edit": is_managing_editor(request.user),
+        },
+    )
+
+
+def _policy_html(policy: EditorialPolicy) -> SafeString:
+    """The policy body rendered once per policy row (rows are never edited in place)."""
+    key = f"reader:policy:{policy.pk}:{policy.updated_at.isoformat()}"
+    html = cache.get(key)
+    if html is None:
+        html = _demote_headings(sanitize_html(_POLICY_MARKDOWN.render(policy.body)))
+        cache.set(key, html, settings.REVIEWSITE_PAGE_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308 - no raw HTML in Markdown, then nh3
+
+
+@login_required
+def editorial_policy_edit(request: HttpRequest) -> HttpResponse:
+    """Managing editors write a new version of the policy (the old rows are kept)."""
+    if not is_managing_editor(request.user):
+        raise PermissionDenied("Only Managing editors may edit the editorial policy.")
+    current = selectors.current_policy()
+    if request.method == "POST":
+        form = EditorialPolicyForm(request.POST)
+        if form.is_valid():
+            policy = form.save(commit=False)
+            policy.updated_by = request.user
+            policy.save()
+            return redirect("articles:editorial-policy")
+    else:
+        initial = {"body": current.body, "disclaimer": current.disclaimer} if current else {}
+        form = EditorialPolicyForm(initial=initial)
+    response = render(
+        request, "articles/editorial_policy_form.html", {"form": form, "current": current}
+    )
+    response.headers["Cache-Control"] = "no-store, private"
+    return response

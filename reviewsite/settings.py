@@ -91,9 +91,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             default=str(Path(tempfile.gettempdir()) / f"reviewsite-test-{os.getpid()}.sqlite3"),
         )
     }
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Persistent connections: opening one per request costs more than serving a cached page.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------
