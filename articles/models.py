@@ -106,7 +106,11 @@ class Article(models.Model):
 
     class Meta:
         ordering = ["-last_updated", "-id"]
-        indexes = [models.Index(fields=["status", "next_review_due"], name="article_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_review_due"], name="article_due_idx"),
+            # Lists page through articles newest first.
+            models.Index(fields=["-last_updated", "-id"], name="article_recent_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title or self.slug

@@ -1,6 +1,7 @@
 """Article API shapes: the representation readers and staff get, and write inputs."""
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from articles.api.serializers import CitationSerializer
@@ -95,15 +96,32 @@ class ArticleSerializer(serializers.ModelSerializer):
         # Readers only ever see approved content.
         return article.status if self._staff() else Article.Status.APPROVED
 
+    @extend_schema_field(ReviewerSerializer(many=True))
     def get_reviewers(self, article) -> list[dict]:
-        users = [a.reviewer for a in article.review_assignments.all()]
-        return ReviewerSerializer(users, many=True).data
+        # Plain dicts: a nested serializer per article costs more than the query.
+        reviewers = []
+        for assignment in article.review_assignments.all():
+            user = assignment.reviewer
+            profile = getattr(user, "reviewer_profile", None)
+            reviewers.append(
+                {
+                    "id": user.pk,
+                    "username": user.username,
+                    "display_name": profile.display_name if profile else user.username,
+                    "credentials": profile.credentials if profile else "",
+                }
+            )
+        return reviewers
 
+    @extend_schema_field(CitationSerializer(many=True))
     def get_citations(self, article) -> list[dict]:
         revision = self._revision(article)
         if revision is None:
             return []
-        return CitationSerializer(revision.citations.all(), many=True).data
+        return [
+            {"number": c.number, "source": c.source_id, "key": c.key}
+            for c in revision.citations.all()
+        ]
 
     def get_allowed_actions(self, article) -> list[str]:
         request = self.context.get("request")
