@@ -1,17 +1,24 @@
-"""Writes on the source library: create, edit, import with merging, status changes."""
+"""Writes on the source library: create, edit, import with merging, status changes, lookup."""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
+from rest_framework import status as http_status
 
-from reviewsite.roles import is_editor, is_managing_editor, is_reviewer
+from reviewsite.api import DomainError
+from reviewsite.roles import is_editor, is_reviewer
 
-from .identifiers import duplicate_signature
+from . import lookup
+from .identifiers import InvalidIdentifier, duplicate_signature, normalize_doi, normalize_pmid
 from .importers import ParsedEntry, finalize_record, parse_file
 from .models import Source, SourceStatusEvent
 from .signals import source_status_changed
@@ -21,6 +28,22 @@ RECORD_FIELDS = (
     "key", "type", "title", "authors", "container_title", "issued", "volume", "issue",
     "pages", "doi", "pmid", "pmcid", "url", "publisher",
 )  # fmt: skip
+
+#: Largest file the import accepts (the API and the command both refuse bigger ones).
+IMPORT_MAX_BYTES = 10 * 1024 * 1024
+
+#: How severe a status is: an import or lookup may raise a source's status, never lower it.
+STATUS_SEVERITY = {
+    Source.Status.ACTIVE: 0,
+    Source.Status.CORRECTED: 1,
+    Source.Status.SUPERSEDED: 2,
+    Source.Status.EXPRESSION_OF_CONCERN: 3,
+    Source.Status.WITHDRAWN: 4,
+    Source.Status.RETRACTED: 4,
+}
+
+# SQLite refuses statements with more than 999 parameters on older builds; stay well below.
+_IN_CHUNK = 500
 
 
 def source_to_record(source: Source) -> dict:
@@ -37,20 +60,40 @@ def signature_of(record: dict) -> str:
     return f"{title}|{year}|{family}"[:500] if title else ""
 
 
+# --- permissions ---------------------------------------------------------------------------
+
+
+def can_edit_sources(user) -> bool:
+    """Editors, managing editors and superusers manage the source library."""
+    return bool(
+        user is not None and user.is_authenticated and (user.is_superuser or is_editor(user))
+    )
+
+
+def can_set_source_status(user) -> bool:
+    """Reviewers (and superusers) mark a source retracted, corrected, ... (PRODUCT.md roles)."""
+    return bool(
+        user is not None and user.is_authenticated and (user.is_superuser or is_reviewer(user))
+    )
+
+
 def _require_editor(actor) -> None:
-    if not (actor.is_superuser or is_editor(actor)):
+    if not can_edit_sources(actor):
         raise PermissionDenied("Only Editors or Managing editors may change the source library.")
+
+
+# --- validation ----------------------------------------------------------------------------
 
 
 def _length_errors(record: dict) -> dict:
     errors = {}
     for name in RECORD_FIELDS:
-        field = Source._meta.get_field(name)
+        model_field = Source._meta.get_field(name)
         value = record.get(name)
-        if getattr(field, "max_length", None) and isinstance(value, str):
-            if len(value) > field.max_length:
+        if getattr(model_field, "max_length", None) and isinstance(value, str):
+            if len(value) > model_field.max_length:
                 errors[name] = [
-                    f"Ensure this field has no more than {field.max_length} characters."
+                    f"Ensure this field has no more than {model_field.max_length} characters."
                 ]
     return errors
 
@@ -61,11 +104,22 @@ def clean_record(data: dict) -> dict:
         record = finalize_record(data)
     except ValueError as exc:
         message = str(exc)
-        field = next(
+        field_name = next(
             (f for f in ("doi", "pmid", "pmcid", "status") if message.startswith(f"invalid {f}")),
             None,
         )
-        raise ValidationError({field or "title": [message]})
+        raise ValidationError({field_name or "title": [message]})
+    given_key = " ".join(str(data.get("key") or "").split())
+    # finalize_record silently generates a key for an unusable one; an explicit key must stick.
+    if given_key and record["key"] != given_key:
+        raise ValidationError(
+            {
+                "key": [
+                    f"{given_key!r} is not a usable citation key: at most 100 characters, "
+                    "no spaces, commas, braces, quotes or any of # % ~ \\ = and no URL."
+                ]
+            }
+        )
     errors = _length_errors(record)
     if errors:
         raise ValidationError(errors)
@@ -81,42 +135,48 @@ def _apply_notice(source: Source, notice: dict | None) -> None:
     source.notice_reason = notice.get("reason") or ""
 
 
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
 def _parse_date(value: str) -> datetime.date | None:
-    if not value:
+    """An ISO date, partial allowed (``2020``, ``2020-03``, ``2020-03-05``); None if invalid."""
+    match = _DATE_RE.match((value or "").strip())
+    if not match:
         return None
-    parts = [int(p) for p in value.split("-")]
-    while len(parts) < 3:
-        parts.append(1)
+    year, month, day = (int(g) if g else 1 for g in match.groups())
     try:
-        return datetime.date(*parts[:3])
+        return datetime.date(year, month, day)
     except ValueError:
         return None
 
 
-def find_duplicate(record: dict, *, exclude: int | None = None) -> Source | None:
-    """The existing source this record describes: same DOI, else PMID, else signature."""
-    candidates = Source.objects.all()
-    if exclude:
-        candidates = candidates.exclude(pk=exclude)
-    if record.get("doi"):
-        found = candidates.filter(doi=record["doi"]).first()
-        if found:
-            return found
-    if record.get("pmid"):
-        found = candidates.filter(pmid=record["pmid"]).first()
-        if found:
-            return found
-    signature = signature_of(record)
-    if signature and signature.split("|")[1]:
-        return candidates.filter(title_signature=signature).first()
-    return None
+def _status_changed_event(source: Source, old_status: str, actor) -> SourceStatusEvent:
+    return SourceStatusEvent(
+        source=source,
+        from_status=old_status,
+        to_status=source.status,
+        notice_doi=source.notice_doi,
+        notice_pmid=source.notice_pmid,
+        reason=source.notice_reason,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+    )
 
 
-def _unique_key(key: str, taken: set[str] | None = None) -> str:
-    candidate, n = key, 2
-    while (taken and candidate in taken) or Source.objects.filter(key=candidate).exists():
-        candidate, n = f"{key}-{n}", n + 1
-    return candidate
+def _send_status_changed(source: Source, old_status: str, actor) -> None:
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    source_id, new_status = source.pk, source.status
+    transaction.on_commit(
+        lambda: source_status_changed.send(
+            sender=Source,
+            source_id=source_id,
+            old_status=old_status,
+            new_status=new_status,
+            actor_id=actor_id,
+        )
+    )
+
+
+# --- create, edit, status ------------------------------------------------------------------
 
 
 def _new_source(record: dict, actor, evidence_type: str | None = None) -> Source:
@@ -127,8 +187,41 @@ def _new_source(record: dict, actor, evidence_type: str | None = None) -> Source
         source.status_changed_at = timezone.now()
     source.evidence_type = evidence_type or record.get("evidence_type") or Source.EvidenceType.OTHER
     source.title_signature = signature_of(record)
-    source.created_by = actor if actor and actor.is_authenticated else None
+    source.created_by = actor if actor is not None and actor.is_authenticated else None
     return source
+
+
+def _identifier_conflicts(record: dict, *, exclude: int | None = None) -> dict:
+    """Field errors for each key/DOI/PMID/PMCID another source already has (one query)."""
+    condition = Q()
+    for name in ("key", "doi", "pmid", "pmcid"):
+        if record[name]:
+            condition |= Q(**{name: record[name]})
+    if not condition:
+        return {}
+    others = Source.objects.filter(condition)
+    if exclude is not None:
+        others = others.exclude(pk=exclude)
+    errors = {}
+    for other in others.only("key", "doi", "pmid", "pmcid"):
+        for name in ("key", "doi", "pmid", "pmcid"):
+            if record[name] and getattr(other, name) == record[name]:
+                errors[name] = [
+                    f"A source with this {name} ({record[name]}) already exists: {other.key}."
+                ]
+    return errors
+
+
+def _save_unique(source: Source, **kwargs) -> None:
+    """Save; a unique-constraint race with a concurrent writer becomes a field error."""
+    try:
+        with transaction.atomic():
+            source.save(**kwargs)
+    except IntegrityError:
+        errors = _identifier_conflicts(
+            source_to_record(source), exclude=source.pk if source.pk else None
+        )
+        raise ValidationError(errors or {"key": ["Conflicts with an existing source."]})
 
 
 @transaction.atomic
@@ -139,15 +232,13 @@ def source_create(*, actor, data: dict, evidence_type: str | None = None) -> Sou
     evidence_type = evidence_type or data.get("evidence_type") or Source.EvidenceType.OTHER
     if evidence_type not in Source.EvidenceType.values:
         raise ValidationError({"evidence_type": [f"{evidence_type!r} is not a valid choice."]})
-    errors = {}
-    for name in ("key", "doi", "pmid", "pmcid"):
-        if record[name] and Source.objects.filter(**{name: record[name]}).exists():
-            errors[name] = [f"A source with this {name} already exists."]
+    errors = _identifier_conflicts(record)
     if errors:
         raise ValidationError(errors)
     source = _new_source(record, actor, evidence_type)
-    source.save()
-    if source.status in Source.FLAGGING_STATUSES:
+    _save_unique(source)
+    if source.status != Source.Status.ACTIVE:
+        _status_changed_event(source, Source.Status.ACTIVE, actor).save()
         _send_status_changed(source, Source.Status.ACTIVE, actor)
     return source
 
@@ -160,13 +251,7 @@ def source_update(*, source_id: int, actor, data: dict) -> Source:
     merged = source_to_record(source)
     merged.update({k: v for k, v in data.items() if k in RECORD_FIELDS})
     record = clean_record(merged)
-    errors = {}
-    for name in ("key", "doi", "pmid", "pmcid"):
-        if (
-            record[name]
-            and Source.objects.filter(**{name: record[name]}).exclude(pk=source.pk).exists()
-        ):
-            errors[name] = [f"Another source has this {name}."]
+    errors = _identifier_conflicts(record, exclude=source.pk)
     evidence_type = data.get("evidence_type", source.evidence_type)
     if evidence_type not in Source.EvidenceType.values:
         errors["evidence_type"] = [f"{evidence_type!r} is not a valid choice."]
@@ -176,21 +261,8 @@ def source_update(*, source_id: int, actor, data: dict) -> Source:
         setattr(source, name, record[name])
     source.evidence_type = evidence_type
     source.title_signature = signature_of(record)
-    source.save()
+    _save_unique(source)
     return source
-
-
-def _send_status_changed(source: Source, old_status: str, actor) -> None:
-    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
-    transaction.on_commit(
-        lambda: source_status_changed.send(
-            sender=Source,
-            source_id=source.pk,
-            old_status=old_status,
-            new_status=source.status,
-            actor_id=actor_id,
-        )
-    )
 
 
 @transaction.atomic
@@ -205,49 +277,40 @@ def source_set_status(
     reason: str = "",
 ) -> Source:
     """Mark a source retracted, corrected, ... with its notice; other apps react after commit."""
-    if not (actor.is_superuser or is_reviewer(actor) or is_managing_editor(actor)):
+    if not can_set_source_status(actor):
         raise PermissionDenied("Only Reviewers may change a source's status.")
     if status not in Source.Status.values:
         raise ValidationError(
             {"status": [f"{status!r} is not one of {', '.join(Source.Status.values)}."]}
         )
-    record = clean_record(
-        {
-            "title": "x",
-            "status": status,
-            "status_notice": {
-                "doi": notice_doi,
-                "pmid": notice_pmid,
-                "date": notice_date,
-                "reason": reason,
-            },
-        }
-    )
     errors = {}
-    if notice_doi and not record["status_notice"].get("doi"):
-        errors["notice_doi"] = [f"{notice_doi!r} is not a DOI (expected 10.NNNN/...)."]
-    if notice_pmid and not record["status_notice"].get("pmid"):
-        errors["notice_pmid"] = [f"{notice_pmid!r} is not a PMID (digits)."]
-    if notice_date and _parse_date(record["status_notice"].get("date", "")) is None:
-        errors["notice_date"] = [f"{notice_date!r} is not a date (YYYY-MM-DD)."]
+    notice = {"doi": "", "pmid": "", "date": None, "reason": " ".join(str(reason or "").split())}
+    if notice_doi:
+        try:
+            notice["doi"] = normalize_doi(notice_doi)
+        except InvalidIdentifier:
+            errors["notice_doi"] = [f"{notice_doi!r} is not a DOI (expected 10.NNNN/...)."]
+    if notice_pmid:
+        try:
+            notice["pmid"] = normalize_pmid(notice_pmid)
+        except InvalidIdentifier:
+            errors["notice_pmid"] = [f"{notice_pmid!r} is not a PMID (digits)."]
+    if notice_date:
+        notice["date"] = _parse_date(str(notice_date))
+        if notice["date"] is None:
+            errors["notice_date"] = [f"{notice_date!r} is not a date (YYYY-MM-DD)."]
     if errors:
         raise ValidationError(errors)
     source = Source.objects.select_for_update().get(pk=source_id)
     old_status = source.status
-    notice = record["status_notice"] if status != Source.Status.ACTIVE else {}
-    _apply_notice(source, notice)
+    if status == Source.Status.ACTIVE:
+        notice = {"doi": "", "pmid": "", "date": None, "reason": ""}
+    source.notice_doi, source.notice_pmid = notice["doi"], notice["pmid"]
+    source.notice_date, source.notice_reason = notice["date"], notice["reason"]
     source.status = status
     source.status_changed_at = timezone.now()
     source.save()
-    SourceStatusEvent.objects.create(
-        source=source,
-        from_status=old_status,
-        to_status=status,
-        notice_doi=source.notice_doi,
-        notice_pmid=source.notice_pmid,
-        reason=source.notice_reason,
-        actor=actor,
-    )
+    _status_changed_event(source, old_status, actor).save()
     if old_status != status:
         _send_status_changed(source, old_status, actor)
     return source
@@ -256,27 +319,120 @@ def source_set_status(
 # --- import ---------------------------------------------------------------------------------
 
 
-def _merge_into(source: Source, record: dict) -> list[str]:
-    """Fill the existing source's empty fields from the record; return what changed."""
+def _chunks(values: list, size: int = _IN_CHUNK) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+@dataclass
+class _Library:
+    """The existing sources an import can collide with, fetched once per file.
+
+    Maps are kept current as the import creates and merges sources, so a later
+    entry of the same file merges into an earlier one exactly as if every entry
+    had queried the database.
+    """
+
+    by_doi: dict[str, Source] = field(default_factory=dict)
+    by_pmid: dict[str, Source] = field(default_factory=dict)
+    by_pmcid: dict[str, Source] = field(default_factory=dict)
+    by_signature: dict[str, Source] = field(default_factory=dict)
+    keys: set[str] = field(default_factory=set)
+
+    @classmethod
+    def for_records(cls, records: list[dict]) -> _Library:
+        """Fetch, in a few queries per 500 entries, every source sharing an identifier."""
+        library = cls()
+        wanted = {
+            "doi": sorted({r["doi"] for r in records if r["doi"]}),
+            "pmid": sorted({r["pmid"] for r in records if r["pmid"]}),
+            "pmcid": sorted({r["pmcid"] for r in records if r["pmcid"]}),
+            "title_signature": sorted({s for r in records if (s := signature_of(r))}),
+        }
+        seen: dict[int, Source] = {}
+        for name, values in wanted.items():
+            for chunk in _chunks(values):
+                for source in Source.objects.filter(**{f"{name}__in": chunk}).order_by("pk"):
+                    library.add(seen.setdefault(source.pk, source))
+        for chunk in _chunks(sorted({r["key"] for r in records})):
+            library.keys.update(Source.objects.filter(key__in=chunk).values_list("key", flat=True))
+        return library
+
+    def add(self, source: Source) -> None:
+        """Index a source; the first one seen for a signature keeps it (as .first() did)."""
+        for name, index in (("doi", self.by_doi), ("pmid", self.by_pmid), ("pmcid", self.by_pmcid)):
+            value = getattr(source, name)
+            if value:
+                index[value] = source
+        if source.title_signature:
+            self.by_signature.setdefault(source.title_signature, source)
+        self.keys.add(source.key)
+
+    def discard(self, source: Source) -> None:
+        """Forget a source whose insert failed, so no later entry merges into it."""
+        for index in (self.by_doi, self.by_pmid, self.by_pmcid, self.by_signature):
+            for value in [v for v, s in index.items() if s is source]:
+                del index[value]
+
+    def duplicate_of(self, record: dict) -> tuple[Source | None, str]:
+        """The source this record describes, and why: same DOI, else PMID, else signature."""
+        if record["doi"] and record["doi"] in self.by_doi:
+            return self.by_doi[record["doi"]], "same DOI"
+        if record["pmid"] and record["pmid"] in self.by_pmid:
+            return self.by_pmid[record["pmid"]], "same PMID"
+        signature = signature_of(record)
+        # Without a year, "same title and first author" is too weak to merge on.
+        if signature and signature.split("|")[1] and signature in self.by_signature:
+            return self.by_signature[signature], "same title, year and first author"
+        return None, ""
+
+    def unique_key(self, key: str) -> str:
+        """``key``, or ``key-2``, ``key-3``... when the library or this import already has it."""
+        if key not in self.keys:
+            return key
+        # Rare: one query for the whole family of suffixed keys.
+        self.keys.update(
+            Source.objects.filter(key__startswith=f"{key}-").values_list("key", flat=True)
+        )
+        n = 2
+        while f"{key}-{n}" in self.keys:
+            n += 1
+        return f"{key}-{n}"
+
+
+def _merge_into(source: Source, record: dict, library: _Library) -> list[str]:
+    """Fill the existing source's empty fields from the record; return what changed.
+
+    A DOI/PMID/PMCID is only filled when no other source has it (the library
+    holds every source sharing an identifier with the file). The status only
+    ever goes up in severity: a file saying "active" never clears a retraction.
+    """
     changed = []
     for name in RECORD_FIELDS:
-        if name == "key":
+        if name == "key" or getattr(source, name) or not record.get(name):
             continue
-        if not getattr(source, name) and record.get(name):
-            if (
-                name in ("doi", "pmid", "pmcid")
-                and Source.objects.filter(**{name: record[name]}).exclude(pk=source.pk).exists()
-            ):
+        if name in ("doi", "pmid", "pmcid"):
+            index = getattr(library, f"by_{name}")
+            if index.get(record[name], source) is not source:
                 continue
-            setattr(source, name, record[name])
-            changed.append(name)
+        setattr(source, name, record[name])
+        changed.append(name)
     status = record.get("status") or Source.Status.ACTIVE
-    if status != Source.Status.ACTIVE and source.status == Source.Status.ACTIVE:
+    if STATUS_SEVERITY[status] > STATUS_SEVERITY[source.status]:
         source.status = status
         _apply_notice(source, record.get("status_notice"))
         source.status_changed_at = timezone.now()
         changed.append("status")
+    signature = signature_of(source_to_record(source))
+    if signature != source.title_signature:
+        source.title_signature = signature
+        changed.append("title_signature")
     return changed
+
+
+_MERGE_FIELDS = (*RECORD_FIELDS, "status", "title_signature", "notice_doi", "notice_pmid",
+                 "notice_date", "notice_reason", "status_changed_at")  # fmt: skip
+_STATUS_FIELDS = ["notice_doi", "notice_pmid", "notice_date", "notice_reason", "status_changed_at"]
 
 
 def _entry_report(entry: ParsedEntry, outcome: str, source: Source | None, reason: str | None):
@@ -289,66 +445,262 @@ def _entry_report(entry: ParsedEntry, outcome: str, source: Source | None, reaso
     }
 
 
+@dataclass
+class _Pending:
+    """A new source waiting for its batch insert, and where its report line goes."""
+
+    entry: ParsedEntry
+    source: Source
+    notes: list[str]
+    slot: int
+
+
+class _Importer:
+    """One import run: merges are written as they come, new sources in batches."""
+
+    batch_size = 500
+
+    def __init__(self, actor, library: _Library):
+        self.actor = actor
+        self.library = library
+        self.report: dict = {"created": 0, "merged": 0, "refused": 0, "entries": []}
+        self.pending: list[_Pending] = []
+        # Report lines of entries merged into a source that is itself still pending.
+        self.pending_merges: list[tuple[int, Source]] = []
+        self.events: list[tuple[Source, str]] = []
+        # Without RETURNING from bulk inserts the new rows would have no ids for the report.
+        self.bulk = connection.features.can_return_rows_from_bulk_insert
+
+    def run(self, entries: list[ParsedEntry]) -> dict:
+        """Import every entry; the report counts what happened to each."""
+        for entry in entries:
+            self._entry(entry)
+            if len(self.pending) >= self.batch_size:
+                self._flush()
+        self._flush()
+        for line in self.report["entries"]:
+            self.report[line["outcome"]] += 1
+        if self.events:
+            SourceStatusEvent.objects.bulk_create(
+                [_status_changed_event(source, old, self.actor) for source, old in self.events]
+            )
+            for source, old in self.events:
+                _send_status_changed(source, old, self.actor)
+        return self.report
+
+    def _record(self, entry, outcome, source=None, reason=None) -> None:
+        self.report["entries"].append(_entry_report(entry, outcome, source, reason))
+
+    def _entry(self, entry: ParsedEntry) -> None:
+        if not entry.ok:
+            self._record(entry, "refused", reason=entry.error or "unreadable entry")
+            return
+        record = entry.record
+        errors = _length_errors(record)
+        if errors:
+            name, messages = next(iter(errors.items()))
+            self._record(entry, "refused", reason=f"{name}: {messages[0]}")
+            return
+        notes = list(entry.warnings or [])
+        existing, how = self.library.duplicate_of(record)
+        if existing is not None:
+            self._merge(entry, record, existing, how, notes)
+            return
+        if record["pmcid"] and record["pmcid"] in self.library.by_pmcid:
+            other = self.library.by_pmcid[record["pmcid"]]
+            reason = f"PMCID {record['pmcid']} belongs to {other.key}, whose DOI/PMID differ"
+            self._record(entry, "refused", reason=reason)
+            return
+        key = self.library.unique_key(record["key"])
+        if key != record["key"]:
+            notes.append(f"key {record['key']!r} is used by another source; stored as {key!r}")
+            record = {**record, "key": key}
+        source = _new_source(record, self.actor)
+        self.library.add(source)
+        self.pending.append(_Pending(entry, source, notes, len(self.report["entries"])))
+        self._record(entry, "created", reason="; ".join(notes) or None)
+
+    def _merge(self, entry, record, existing: Source, how: str, notes: list[str]) -> None:
+        snapshot = {name: getattr(existing, name) for name in _MERGE_FIELDS}
+        old_status = existing.status
+        changed = _merge_into(existing, record, self.library)
+        if changed and existing.pk is not None:
+            fields = [*changed, "updated_at"]
+            if "status" in changed:
+                fields += _STATUS_FIELDS
+            try:
+                # The savepoint keeps a conflicting write from spoiling the import's transaction.
+                with transaction.atomic():
+                    existing.save(update_fields=fields)
+            except IntegrityError as exc:
+                for name, value in snapshot.items():
+                    setattr(existing, name, value)
+                reason = f"conflicts with an existing source: {exc}"
+                self._record(entry, "refused", reason=reason)
+                return
+        # A source still pending insert is stored with the filled fields by its batch.
+        self.library.add(existing)
+        if existing.pk is None:
+            self.pending_merges.append((len(self.report["entries"]), existing))
+        elif existing.status != old_status:
+            self.events.append((existing, old_status))
+        detail = f"merged into {existing.key} ({how})"
+        shown = [name for name in changed if name != "title_signature"]
+        if shown:
+            detail += f"; filled {', '.join(shown)}"
+        self._record(entry, "merged", existing, "; ".join([detail, *notes]))
+
+    def _flush(self) -> None:
+        """Insert the pending new sources; a batch that fails falls back to one row at a time."""
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        stored = False
+        if self.bulk:
+            try:
+                with transaction.atomic():
+                    Source.objects.bulk_create([p.source for p in batch])
+                stored = True
+            except IntegrityError:
+                for pending in batch:
+                    pending.source.pk = None  # the savepoint rolled the whole batch back
+        if not stored:
+            for pending in batch:
+                self._insert_one(pending)
+        for pending in batch:
+            source = pending.source
+            self.report["entries"][pending.slot]["source"] = source.pk
+            if source.pk is None:
+                self.library.discard(source)
+            elif source.status != Source.Status.ACTIVE:
+                self.events.append((source, Source.Status.ACTIVE))
+        for slot, source in self.pending_merges:
+            line = self.report["entries"][slot]
+            if source.pk is None:
+                reason = f"the entry it duplicates ({source.key}) could not be stored"
+                line.update(outcome="refused", source=None, reason=reason)
+            else:
+                line["source"] = source.pk
+        self.pending_merges.clear()
+
+    def _insert_one(self, pending: _Pending) -> None:
+        try:
+            with transaction.atomic():
+                pending.source.save()
+        except IntegrityError as exc:
+            pending.source.pk = None
+            self.report["entries"][pending.slot].update(
+                outcome="refused", source=None, reason=f"conflicts with an existing source: {exc}"
+            )
+
+
 def source_import(*, actor, data: bytes, filename: str = "", fmt: str | None = None) -> dict:
     """Import a file; each entry is created, merged into a duplicate, or refused with a reason.
 
-    A bad entry never stops the others and is never half-stored: each entry is
-    stored in its own savepoint.
+    ``actor`` None is a trusted system caller (the ``import_sources`` command).
+    Candidate duplicates for the whole file are fetched up front, merges are
+    written one by one and new sources inserted in batches, all in one
+    transaction. A bad entry never stops the others and is never half-stored:
+    a source is one row, written by one statement inside a savepoint, and a
+    batch that hits a conflict is retried row by row. Raises UnsupportedFormat
+    only.
+    """
+    if actor is not None:
+        _require_editor(actor)
+    entries = parse_file(data, filename, fmt)
+    records = [entry.record for entry in entries if entry.ok]
+    with transaction.atomic():
+        return _Importer(actor, _Library.for_records(records)).run(entries)
+
+
+# --- lookup ---------------------------------------------------------------------------------
+
+
+class LookupDisabled(DomainError):
+    """Metadata lookup is switched off in settings."""
+
+    status_code = http_status.HTTP_400_BAD_REQUEST
+
+
+class LookupNotFound(DomainError):
+    """The registry has no usable record for the identifier."""
+
+    status_code = http_status.HTTP_404_NOT_FOUND
+
+
+class LookupUnavailable(DomainError):
+    """The registry could not be reached or failed."""
+
+    status_code = http_status.HTTP_503_SERVICE_UNAVAILABLE
+
+
+def source_lookup(*, actor, doi: str = "", pmid: str = "") -> tuple[Source, bool]:
+    """Fetch a DOI's (Crossref) or PMID's (PubMed) metadata and create or merge its source.
+
+    Returns the source and whether it was created. The registry is asked
+    outside any transaction, so a slow registry never holds database locks.
     """
     _require_editor(actor)
-    entries = parse_file(data, filename, fmt)  # raises UnsupportedFormat only
-    report = {"created": 0, "merged": 0, "refused": 0, "entries": []}
-    for entry in entries:
-        outcome, source, reason = _import_entry(entry, actor)
-        report[outcome] += 1
-        report["entries"].append(_entry_report(entry, outcome, source, reason))
-    return report
-
-
-def _import_entry(entry: ParsedEntry, actor) -> tuple[str, Source | None, str | None]:
-    if not entry.ok:
-        return "refused", None, entry.error or "unreadable entry"
-    record = entry.record
-    errors = _length_errors(record)
-    if errors:
-        field, messages = next(iter(errors.items()))
-        return "refused", None, f"{field}: {messages[0]}"
-    notes = list(entry.warnings or [])
+    if not settings.REVIEWSITE_LOOKUP_ENABLED:
+        raise LookupDisabled(
+            "Metadata lookup is disabled on this server (REVIEWSITE_LOOKUP_ENABLED is off); "
+            "add the source by hand or import a file."
+        )
+    if bool(doi) == bool(pmid):
+        raise ValidationError({"doi": ["Give either a DOI or a PMID."]})
+    timeout = settings.REVIEWSITE_LOOKUP_TIMEOUT
     try:
-        with transaction.atomic():
-            existing = find_duplicate(record)
-            if existing is not None:
-                old_status = existing.status
-                changed = _merge_into(existing, record)
-                if changed:
-                    existing.save()
-                if existing.status != old_status:
-                    _send_status_changed(existing, old_status, actor)
-                how = (
-                    "same DOI"
-                    if record.get("doi") and record["doi"] == existing.doi
-                    else (
-                        "same PMID"
-                        if record.get("pmid") and record["pmid"] == existing.pmid
-                        else "same title, year and first author"
-                    )
-                )
-                detail = f"merged into {existing.key} ({how})"
-                if changed:
-                    detail += f"; filled {', '.join(changed)}"
-                return "merged", existing, "; ".join([detail, *notes])
-            key = record["key"]
-            unique = _unique_key(key)
-            if unique != key:
-                notes.append(f"key {key!r} is used by another source; stored as {unique!r}")
-                record = {**record, "key": unique}
-            source = _new_source(record, actor)
-            source.save()
-            if source.status in Source.FLAGGING_STATUSES:
-                _send_status_changed(source, Source.Status.ACTIVE, actor)
-            return "created", source, "; ".join(notes) or None
-    except IntegrityError as exc:
-        return "refused", None, f"conflicts with an existing source: {exc}"
+        if doi:
+            try:
+                normalize_doi(doi)
+            except InvalidIdentifier as exc:
+                raise ValidationError({"doi": [str(exc)]})
+            record = lookup.lookup_doi(
+                doi, base_url=settings.REVIEWSITE_CROSSREF_URL, timeout=timeout
+            )
+        else:
+            try:
+                normalize_pmid(pmid)
+            except InvalidIdentifier as exc:
+                raise ValidationError({"pmid": [str(exc)]})
+            record = lookup.lookup_pmid(
+                pmid, base_url=settings.REVIEWSITE_PUBMED_URL, timeout=timeout
+            )
+    except lookup.LookupNotFound as exc:
+        raise LookupNotFound(f"{registry_name(doi)} has no record for {doi or pmid}: {exc}")
+    except lookup.LookupUnavailable as exc:
+        raise LookupUnavailable(
+            f"{registry_name(doi)} cannot be reached right now ({exc}); try again later."
+        )
+    entry = ParsedEntry(0, record["key"], record, None, [f"metadata from {registry_name(doi)}"])
+    with transaction.atomic():
+        report = _Importer(actor, _Library.for_records([record])).run([entry])
+    line = report["entries"][0]
+    if line["outcome"] == "refused":
+        raise ValidationError({"doi" if doi else "pmid": [line["reason"]]})
+    return Source.objects.get(pk=line["source"]), line["outcome"] == "created"
+
+
+def registry_name(doi: str) -> str:
+    """Which registry a lookup asks: Crossref for DOIs, PubMed for PMIDs."""
+    return "Crossref" if doi else "PubMed"
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def sources_with_citing_count() -> QuerySet[Source]:
+    """Sources annotated with ``citing_count``: distinct articles whose live or working
+    revision cites them. One aggregate over the reverse relation, so citations never
+    imports the articles app."""
+    revision = "revision_citations__revision"
+    current = Q(**{f"{revision}__article__live_revision": F(revision)}) | Q(
+        **{f"{revision}__article__latest_revision": F(revision)}
+    )
+    # Django drops Meta.ordering from aggregating queries; pagination needs an order.
+    return Source.objects.annotate(
+        citing_count=Count(f"{revision}__article", filter=current, distinct=True)
+    ).order_by("key")
 
 
 def sources_by_ids(ids: Iterable[int]) -> dict[int, Source]:

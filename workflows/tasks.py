@@ -1,4 +1,8 @@
-"""Celery tasks: thin, idempotent, given ids; the work is in services."""
+"""Celery tasks: thin, idempotent, given ids; the work is in services and jobs.
+
+Every task acknowledges late (after it ran), so a worker lost mid-task means the
+message is delivered again; each task is therefore safe to run twice.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from . import jobs
 from .models import Notification
 
 
@@ -43,3 +48,16 @@ def send_notification(self, notification_id: int) -> str:
         notification.attempts += 1
         notification.save(update_fields=["state", "sent_at", "attempts"])
     return "sent"
+
+
+@shared_task(acks_late=True)
+def flag_stale_articles() -> dict:
+    """Run the stale-review sweep (beat, daily); a second run changes nothing."""
+    # The task's result keeps counts only: no need to read slugs for a report.
+    return jobs.flag_stale_articles(report=False).as_dict()
+
+
+@shared_task(acks_late=True)
+def propagate_source_status(source_id: int) -> dict:
+    """Recompute the citation flags of the articles citing one source."""
+    return jobs.propagate_source_status(source_id=source_id).as_dict()

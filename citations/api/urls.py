@@ -1,3 +1,18 @@
-"""API routes."""
+"""Source library routes under /api/v1/.
 
-urlpatterns = []
+Explicit ``path()``s rather than a router: each pattern matches its whole path, so
+``sources/<pk>/`` never swallows ``sources/<pk>/citing-articles/``, which the
+articles app registers (it needs article models that citations must not import).
+"""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("sources/", views.SourceListCreateView.as_view(), name="source-list"),
+    path("sources/import/", views.SourceImportView.as_view(), name="source-import"),
+    path("sources/lookup/", views.SourceLookupView.as_view(), name="source-lookup"),
+    path("sources/<int:pk>/", views.SourceDetailView.as_view(), name="source-detail"),
+    path("sources/<int:pk>/status/", views.SourceStatusView.as_view(), name="source-status"),
+]

@@ -1,0 +1,57 @@
+"""Admin for the source library; status changes are read-only history."""
+
+from django.contrib import admin
+
+from .models import Source, SourceStatusEvent
+
+
+class SourceStatusEventInline(admin.TabularInline):
+    """A source's status history, shown read-only under the source."""
+
+    model = SourceStatusEvent
+    fields = ("at", "from_status", "to_status", "notice_doi", "notice_pmid", "reason", "actor")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    """Bibliographic records. Status changes belong to reviewers (API / workspace), so the
+    status and notice are read-only here: editing them would skip the audit event and the
+    signal that flags citing articles."""
+
+    list_display = ("key", "title", "status", "evidence_type", "doi", "pmid")
+    list_filter = ("status", "evidence_type", "type")
+    search_fields = ("key", "title", "doi", "pmid", "pmcid")
+    readonly_fields = (
+        "status", "notice_doi", "notice_pmid", "notice_date", "notice_reason",
+        "status_changed_at", "title_signature", "created_by", "created_at", "updated_at",
+    )  # fmt: skip
+    inlines = [SourceStatusEventInline]
+    list_per_page = 50
+
+
+@admin.register(SourceStatusEvent)
+class SourceStatusEventAdmin(admin.ModelAdmin):
+    """Append-only history of source status changes: viewable, never edited."""
+
+    list_display = ("source", "from_status", "to_status", "actor", "at")
+    list_filter = ("to_status",)
+    search_fields = ("source__key", "source__title", "reason")
+    list_select_related = ("source", "actor")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,287 @@
+"""The stale-review sweep: flags, clearing, audit, digests, idempotence, query count."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from articles.models import Article
+from workflows import jobs, services, tasks
+from workflows.models import AuditEvent, Notification
+
+from .conftest import clone_approved
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
+
+
+def sweep(callbacks, **kwargs) -> jobs.SweepResult:
+    """Run the sweep and the mail tasks it queued on commit (eager Celery)."""
+    with callbacks(execute=True):
+        return jobs.flag_stale_articles(**kwargs)
+
+
+def sweep_events(article) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(article=article, action__contains="flag:")
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+
+
+def test_sweep_flags_an_article_whose_review_date_passed(
+    approved, editor, reviewer, eager_celery, django_capture_on_commit_callbacks
+):
+    article = approved()
+    version = article.version
+    with time_machine.travel(article.next_review_due + timedelta(days=1), tick=False):
+        result = sweep(django_capture_on_commit_callbacks)
+    article.refresh_from_db()
+    assert article.flag_review_overdue and not article.flag_review_due_soon
+    assert article.flags == ["review_overdue"]
+    assert article.version == version + 1
+    assert result.changes["flag:review_overdue"] == 1
+    assert result.slugs["flag:review_overdue"] == [article.slug]
+    event = AuditEvent.objects.get(article=article, action="flag:review_overdue")
+    assert event.actor is None
+    assert (event.from_status, event.to_status) == ("approved", "approved")
+    assert event.revision_id == article.live_revision_id
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([editor.email, reviewer.email])
+    assert "Overdue for review (1)" in mail.outbox[0].body
+
+
+def test_sweep_warns_when_the_review_is_due_within_30_days(
+    approved, eager_celery, django_capture_on_commit_callbacks
+):
+    article = approved()
+    with time_machine.travel(article.next_review_due - timedelta(days=29), tick=False):
+        sweep(django_capture_on_commit_callbacks)
+    article.refresh_from_db()
+    assert article.flags == ["review_due_soon"]
+    assert "Due for review within 30 days (1)" in mail.outbox[0].body
+
+
+def test_sweep_leaves_an_article_due_in_more_than_30_days_alone(
+    approved, django_capture_on_commit_callbacks
+):
+    article = approved()
+    with time_machine.travel(article.next_review_due - timedelta(days=31), tick=False):
+        result = sweep(django_capture_on_commit_callbacks)
+    article.refresh_from_db()
+    assert article.flags == [] and not result.changed
+    assert sweep_events(article) == []
+
+
+def test_due_soon_turns_into_overdue_and_the_warning_clears(
+    approved, eager_celery, django_capture_on_commit_callbacks
+):
+    article = approved()
+    with time_machine.travel(article.next_review_due - timedelta(days=5), tick=False):
+        sweep(django_capture_on_commit_callbacks)
+    with time_machine.travel(article.next_review_due + timedelta(seconds=1), tick=False):
+        result = sweep(django_capture_on_commit_callbacks)
+    article.refresh_from_db()
+    assert article.flags == ["review_overdue"]
+    assert result.changes == {
+        "flag:review_overdue": 1,
+        "unflag:review_overdue": 0,
+        "flag:review_due_soon": 0,
+        "unflag:review_due_soon": 1,
+    }
+    assert result.articles == 1
+    assert sweep_events(article) == [
+        "flag:review_due_soon",
+        "flag:review_overdue",
+        "unflag:review_due_soon",
+    ]
+    # One mail per recipient for each of the two changes.
+    assert len(mail.outbox) == 4
+
+
+def test_a_second_run_changes_nothing_and_sends_nothing(
+    approved, eager_celery, django_capture_on_commit_callbacks
+):
+    article = approved()
+    with time_machine.travel(article.next_review_due + timedelta(days=3), tick=False):
+        sweep(django_capture_on_commit_callbacks)
+        article.refresh_from_db()
+        version, events, mails = article.version, AuditEvent.objects.count(), len(mail.outbox)
+        again = sweep(django_capture_on_commit_callbacks)
+    article.refresh_from_db()
+    assert not again.changed and again.notifications == 0
+    assert set(again.changes.values()) == {0}
+    assert article.version == version
+    assert AuditEvent.objects.count() == events
+    assert len(mail.outbox) == mails == 2
+
+
+def test_recertify_clears_the_flag_and_the_sweep_keeps_it_clear(
+    approved, second_reviewer, django_capture_on_commit_callbacks
+):
+    article = approved()
+    later = article.next_review_due + timedelta(days=2)
+    with time_machine.travel(later, tick=False):
+        sweep(django_capture_on_commit_callbacks)
+        services.article_recertify(article_id=article.pk, actor=second_reviewer)
+        article.refresh_from_db()
+        assert article.flags == []
+        result = sweep(django_capture_on_commit_callbacks)
+    assert not result.changed
+    article.refresh_from_db()
+    assert article.flags == [] and article.next_review_due > later
+
+
+def test_sweep_clears_flags_after_the_interval_is_lengthened(
+    approved, managing_editor, django_capture_on_commit_callbacks
+):
+    article = approved()
+    with time_machine.travel(article.next_review_due + timedelta(days=1), tick=False):
+        sweep(django_capture_on_commit_callbacks)
+        services.article_edit(
+            article_id=article.pk, actor=managing_editor, changes={"review_interval_days": 730}
+        )
+        result = sweep(django_capture_on_commit_callbacks)
+    article.refresh_from_db()
+    assert result.changes["unflag:review_overdue"] == 1
+    assert article.flags == []
+    assert sweep_events(article)[-1] == "unflag:review_overdue"
+
+
+def test_sweep_clears_flags_of_archived_articles(
+    approved, managing_editor, django_capture_on_commit_callbacks
+):
+    article = approved()
+    with time_machine.travel(article.next_review_due + timedelta(days=1), tick=False):
+        sweep(django_capture_on_commit_callbacks)
+        services.article_archive(article_id=article.pk, actor=managing_editor)
+        result = sweep(django_capture_on_commit_callbacks)
+    article.refresh_from_db()
+    assert result.changes["unflag:review_overdue"] == 1
+    assert article.flags == []
+    event = AuditEvent.objects.filter(article=article).last()
+    assert (event.action, event.from_status, event.to_status) == (
+        "unflag:review_overdue",
+        "archived",
+        "archived",
+    )
+
+
+def test_drafts_are_never_flagged(editor, article_in, django_capture_on_commit_callbacks):
+    article = article_in("draft", editor=editor)
+    Article.objects.filter(pk=article.pk).update(next_review_due=article.created_at)
+    result = sweep(django_capture_on_commit_callbacks)
+    assert not result.changed
+
+
+def test_each_recipient_gets_one_digest_listing_all_their_articles(
+    approved, editor, reviewer, eager_celery, django_capture_on_commit_callbacks
+):
+    first = approved(title="Relapsing MS")
+    second = approved(title="Optic neuritis")
+    third = approved(title="Migraine")
+    Article.objects.filter(pk=third.pk).update(
+        next_review_due=first.next_review_due.replace(year=first.next_review_due.year + 1)
+    )
+    with time_machine.travel(first.next_review_due + timedelta(days=1), tick=False):
+        result = sweep(django_capture_on_commit_callbacks)
+    assert result.notifications == 2
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([editor.email, reviewer.email])
+    for message in mail.outbox:
+        assert message.subject == "Review digest: 2 overdue"
+        assert "Relapsing MS" in message.body and "Optic neuritis" in message.body
+        assert "Migraine" not in message.body
+        assert f"/workspace/articles/{second.pk}/review/" in message.body
+
+
+def test_digest_goes_to_assigned_reviewers_and_owner(
+    approved, editor, reviewer, second_reviewer, managing_editor, eager_celery,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    article = approved()
+    services.article_assign_reviewers(
+        article_id=article.pk, reviewer_ids=[second_reviewer.pk], actor=managing_editor
+    )
+    mail.outbox.clear()
+    with time_machine.travel(article.next_review_due + timedelta(days=1), tick=False):
+        sweep(django_capture_on_commit_callbacks)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([editor.email, second_reviewer.email])
+
+
+def test_digest_dedupe_key_is_stable_for_the_same_change_set(
+    approved, django_capture_on_commit_callbacks
+):
+    """Replaying the same change set (e.g. a rolled-back run retried) queues no new mail."""
+    article = approved()
+    moment = article.next_review_due + timedelta(days=1)
+    with time_machine.travel(moment, tick=False):
+        sweep(django_capture_on_commit_callbacks)
+        keys = set(Notification.objects.values_list("dedupe_key", flat=True))
+        Article.objects.filter(pk=article.pk).update(flag_review_overdue=False)
+        result = sweep(django_capture_on_commit_callbacks)
+    assert result.changes["flag:review_overdue"] == 1
+    assert result.notifications == 0
+    assert set(Notification.objects.values_list("dedupe_key", flat=True)) == keys
+
+
+#: 4 report SELECTs, 3 audit INSERT … SELECTs (one kind has no change), 1 digest SELECT,
+#: 1 UPDATE, 1 user SELECT, 4 per digest recipient (get_or_create) × 2, 2 savepoints.
+SWEEP_QUERIES = 20
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_sweep_query_count_does_not_grow_with_articles(
+    count, approved, django_capture_on_commit_callbacks
+):
+    template = approved()
+    clones = clone_approved(template, count - 1)
+    due = template.next_review_due
+    # Half overdue, a quarter due soon, the rest later; a few stale flags to clear.
+    Article.objects.filter(pk__in=[a.pk for a in clones[: count // 4]]).update(
+        next_review_due=due + timedelta(days=20)
+    )
+    Article.objects.filter(pk__in=[a.pk for a in clones[count // 4 : count // 2]]).update(
+        next_review_due=due + timedelta(days=200), flag_review_overdue=True
+    )
+    with (
+        time_machine.travel(due + timedelta(days=1), tick=False),
+        django_capture_on_commit_callbacks(),  # mails are sent after commit, not counted
+        CaptureQueriesContext(connection) as queries,
+    ):
+        result = jobs.flag_stale_articles()
+    assert result.articles == count
+    assert result.changes["flag:review_overdue"] == count - count // 2
+    assert result.changes["flag:review_due_soon"] == count // 4
+    assert result.changes["unflag:review_overdue"] == count // 2 - count // 4
+    assert AuditEvent.objects.filter(action__contains="flag:").count() == count
+    # Pinned: the same number for 10 and for 1,000 articles.
+    assert len(queries) == SWEEP_QUERIES, "\n".join(q["sql"][:150] for q in queries)
+
+
+def test_flag_stale_command_prints_what_changed(approved, django_capture_on_commit_callbacks):
+    article = approved()
+    out = io.StringIO()
+    with time_machine.travel(article.next_review_due + timedelta(days=1), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("flag_stale", stdout=out)
+        assert "flag:review_overdue: 1" in out.getvalue()
+        assert article.slug in out.getvalue()
+        again = io.StringIO()
+        call_command("flag_stale", stdout=again)
+    assert again.getvalue().strip() == "No changes."
+
+
+def test_the_task_runs_the_sweep(approved, eager_celery, django_capture_on_commit_callbacks):
+    article = approved()
+    with (
+        time_machine.travel(article.next_review_due + timedelta(days=1), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        result = tasks.flag_stale_articles.delay().get()
+    assert result["articles"] == 1 and result["changes"]["flag:review_overdue"] == 1
+    assert tasks.flag_stale_articles.name == "workflows.tasks.flag_stale_articles"

@@ -1,0 +1,432 @@
+"""Set-based jobs: the stale-review sweep and retraction propagation.
+
+Both derive an article's flags from the current state of the database, so running
+them again changes nothing. Each writes its audit events with one
+``INSERT … SELECT`` per kind of change and its flags with one ``UPDATE``, so the
+number of queries does not grow with the number of articles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Case,
+    CharField,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
+
+from articles.models import Article, RevisionCitation
+from citations.models import Source
+
+from . import notifications
+from .models import AuditEvent, ReviewAssignment
+
+S = Article.Status
+
+#: How many slugs per kind of change a result keeps for reports (counts are exact).
+REPORT_LIMIT = 1000
+#: How many articles a digest lists per flag before saying "and N more".
+DIGEST_LIST_LIMIT = 50
+#: Rows fetched per round trip while streaming digest rows.
+STREAM_CHUNK = 2000
+
+OVERDUE = "review_overdue"
+DUE_SOON = "review_due_soon"
+RETRACTED = "citation_retracted"
+CONCERN = "citation_concern"
+
+
+# --- shared set-based helpers ------------------------------------------------------------
+
+
+def _insert_audit_events(rows: QuerySet[Article], *, action: str, comment: str, at) -> int:
+    """``INSERT INTO auditevent … SELECT`` one event per article in ``rows``; returns the count.
+
+    The ORM has no INSERT … SELECT; the SELECT is compiled by the ORM (so it is
+    correct on every backend) and only the INSERT head is written here.
+    """
+    select = rows.order_by().values(
+        _article=F("pk"),
+        _revision=F("live_revision_id"),
+        _actor=Cast(Value(None), BigIntegerField()),
+        _action=Value(action, output_field=CharField()),
+        _from=F("status"),
+        _to=F("status"),
+        _comment=Value(comment, output_field=CharField()),
+        _refused=Value(False, output_field=BooleanField()),
+        _reason=Value("", output_field=CharField()),
+        _at=Value(at, output_field=DateTimeField()),
+    )
+    sql, params = select.query.sql_with_params()
+    opts = AuditEvent._meta
+    columns = ", ".join(
+        connection.ops.quote_name(opts.get_field(name).column)
+        for name in (
+            "article",
+            "revision",
+            "actor",
+            "action",
+            "from_status",
+            "to_status",
+            "comment",
+            "refused",
+            "reason",
+            "at",
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(opts.db_table)} ({columns}) {sql}",  # noqa: S608
+            params,
+        )
+        return cursor.rowcount
+
+
+def _slugs(rows: QuerySet[Article]) -> list[str]:
+    return list(rows.order_by().values_list("slug", flat=True)[:REPORT_LIMIT])
+
+
+def _apply_changes(
+    changes: dict[str, tuple[QuerySet[Article], str]], *, at, report: bool
+) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """Audit every change (one INSERT … SELECT per kind) before the flags are updated.
+
+    ``report`` also reads up to REPORT_LIMIT slugs per kind (one more query each).
+    """
+    counts, slugs = {}, {}
+    for action, (rows, comment) in changes.items():
+        slugs[action] = _slugs(rows) if report else []
+        if report and not slugs[action]:
+            counts[action] = 0
+        else:
+            counts[action] = _insert_audit_events(rows, action=action, comment=comment, at=at)
+    return counts, slugs
+
+
+def _recipient_rows(articles: QuerySet[Article], columns) -> QuerySet:
+    """(recipient, article columns…) for the owner and the reviewers of ``articles``.
+
+    Reviewers are the assigned ones, or the last reviewer when nobody is assigned.
+    ``columns(prefix)`` gives the article columns as seen through ``prefix``. One
+    UNION query, ordered by recipient so callers can stream it.
+    """
+    ids = articles.order_by().values("pk")
+    owners = (
+        Article.objects.filter(pk__in=ids).order_by().values(recipient=F("owner_id"), **columns(""))
+    )
+    assigned = (
+        ReviewAssignment.objects.filter(article__in=ids)
+        .order_by()
+        .values(recipient=F("reviewer_id"), **columns("article__"))
+    )
+    last = (
+        Article.objects.filter(pk__in=ids, last_reviewed_by__isnull=False)
+        .exclude(Exists(ReviewAssignment.objects.filter(article=OuterRef("pk"))))
+        .order_by()
+        .values(recipient=F("last_reviewed_by_id"), **columns(""))
+    )
+    return owners.union(assigned, last, all=True).order_by("recipient", "a_id")
+
+
+def _link(article_id: int) -> str:
+    return f"{settings.SITE_URL}/workspace/articles/{article_id}/review/"
+
+
+# --- the stale-review sweep ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one sweep changed: counts per audit action, sample slugs, mails queued."""
+
+    at: datetime
+    changes: dict[str, int]
+    slugs: dict[str, list[str]]
+    articles: int = 0
+    notifications: int = 0
+
+    @property
+    def changed(self) -> bool:
+        """Whether the sweep changed any article."""
+        return self.articles > 0
+
+    def as_dict(self) -> dict:
+        """JSON-friendly summary (the Celery task's result)."""
+        return {
+            "at": self.at.isoformat(),
+            "articles": self.articles,
+            "changes": self.changes,
+            "notifications": self.notifications,
+        }
+
+
+def _sweep_conditions(now: datetime) -> tuple[Q, Q]:
+    soon = now + timedelta(days=settings.REVIEWSITE_DUE_SOON_DAYS)
+    live = Q(status=S.APPROVED, live_revision__isnull=False, next_review_due__isnull=False)
+    overdue = live & Q(next_review_due__lte=now)
+    due_soon = live & Q(next_review_due__gt=now, next_review_due__lte=soon)
+    return overdue, due_soon
+
+
+@transaction.atomic
+def flag_stale_articles(*, now: datetime | None = None, report: bool = True) -> SweepResult:
+    """Flag approved articles overdue or due soon for review, clear stale flags, mail digests."""
+    now = now or timezone.now()
+    overdue, due_soon = _sweep_conditions(now)
+    articles = Article.objects.order_by()
+    days = settings.REVIEWSITE_DUE_SOON_DAYS
+    changes = {
+        f"flag:{OVERDUE}": (
+            articles.filter(overdue, flag_review_overdue=False),
+            "The next review date has passed.",
+        ),
+        f"unflag:{OVERDUE}": (
+            articles.filter(~overdue, flag_review_overdue=True),
+            "No longer overdue for review.",
+        ),
+        f"flag:{DUE_SOON}": (
+            articles.filter(due_soon, flag_review_due_soon=False),
+            f"Due for review within {days} days.",
+        ),
+        f"unflag:{DUE_SOON}": (
+            articles.filter(~due_soon, flag_review_due_soon=True),
+            f"No longer due for review within {days} days.",
+        ),
+    }
+    counts, slugs = _apply_changes(changes, at=now, report=report)
+    if not any(counts.values()):
+        return SweepResult(at=now, changes=counts, slugs=slugs)
+    newly = changes[f"flag:{OVERDUE}"][0] | changes[f"flag:{DUE_SOON}"][0]
+    # Read who to tell before the UPDATE: afterwards "newly flagged" no longer matches.
+    flagged = counts[f"flag:{OVERDUE}"] + counts[f"flag:{DUE_SOON}"]
+    digests = _collect_digests(newly, now) if flagged else {}
+    updated = articles.filter(
+        Q(overdue, flag_review_overdue=False)
+        | Q(~overdue, flag_review_overdue=True)
+        | Q(due_soon, flag_review_due_soon=False)
+        | Q(~due_soon, flag_review_due_soon=True)
+    ).update(
+        flag_review_overdue=Case(When(overdue, then=Value(True)), default=Value(False)),
+        flag_review_due_soon=Case(When(due_soon, then=Value(True)), default=Value(False)),
+        version=F("version") + 1,
+        updated_at=now,
+    )
+    sent = _queue_digests(digests, now)
+    return SweepResult(at=now, changes=counts, slugs=slugs, articles=updated, notifications=sent)
+
+
+@dataclass
+class _Digest:
+    """One recipient's newly flagged articles, listed up to a limit and fingerprinted."""
+
+    counts: dict[str, int] = field(default_factory=lambda: {OVERDUE: 0, DUE_SOON: 0})
+    lines: dict[str, list[str]] = field(default_factory=lambda: {OVERDUE: [], DUE_SOON: []})
+    fingerprint: Any = field(default_factory=hashlib.sha256)
+
+
+def _collect_digests(newly: QuerySet[Article], now: datetime) -> dict[int, _Digest]:
+    """Stream (recipient, article) rows and build one digest per recipient.
+
+    Memory grows with the number of recipients, not articles: each digest keeps at
+    most DIGEST_LIST_LIMIT lines per flag and a running hash of the whole change set.
+    """
+
+    def columns(prefix: str) -> dict:
+        return {
+            "a_id": F(f"{prefix}id"),
+            "a_slug": F(f"{prefix}slug"),
+            "a_title": Coalesce(
+                F(f"{prefix}live_revision__title"), F(f"{prefix}slug"), output_field=CharField()
+            ),
+            "a_due": F(f"{prefix}next_review_due"),
+            "a_kind": Case(
+                When(**{f"{prefix}next_review_due__lte": now}, then=Value(OVERDUE)),
+                default=Value(DUE_SOON),
+                output_field=CharField(),
+            ),
+        }
+
+    digests: dict[int, _Digest] = {}
+    previous = None
+    rows = _recipient_rows(newly, columns).values_list(
+        "recipient", "a_id", "a_slug", "a_title", "a_due", "a_kind"
+    )
+    for recipient, article_id, _slug, title, due, kind in rows.iterator(chunk_size=STREAM_CHUNK):
+        if (recipient, article_id, kind) == previous:
+            continue  # the owner is also a reviewer: list the article once
+        previous = (recipient, article_id, kind)
+        digest = digests.setdefault(recipient, _Digest())
+        digest.counts[kind] += 1
+        # The due date is part of the fingerprint: after a recertification the same
+        # article falling due again is a new change and deserves a new mail.
+        digest.fingerprint.update(f"{article_id}:{kind}:{due.isoformat()};".encode())
+        if len(digest.lines[kind]) < DIGEST_LIST_LIMIT:
+            digest.lines[kind].append(f"- {title} (due {due:%Y-%m-%d}): {_link(article_id)}")
+    return digests
+
+
+def _queue_digests(digests: dict[int, _Digest], now: datetime) -> int:
+    users = get_user_model().objects.in_bulk(list(digests))
+    headings = {
+        OVERDUE: "Overdue for review",
+        DUE_SOON: f"Due for review within {settings.REVIEWSITE_DUE_SOON_DAYS} days",
+    }
+    queued = 0
+    for recipient, digest in digests.items():
+        parts, summary = [], []
+        for kind in (OVERDUE, DUE_SOON):
+            count = digest.counts[kind]
+            if not count:
+                continue
+            summary.append(f"{count} {'overdue' if kind == OVERDUE else 'due soon'}")
+            more = count - len(digest.lines[kind])
+            tail = [f"… and {more} more."] if more else []
+            parts.append("\n".join([f"{headings[kind]} ({count}):", *digest.lines[kind], *tail]))
+        body = (
+            f"Review status as of {now:%Y-%m-%d}: these articles you own or review "
+            "need a medical review.\n\n" + "\n\n".join(parts) + "\n"
+        )
+        queued += len(
+            notifications.queue(
+                recipients=[users.get(recipient)],
+                subject=f"Review digest: {', '.join(summary)}",
+                body=body,
+                dedupe_key=f"review-digest:{digest.fingerprint.hexdigest()[:40]}",
+            )
+        )
+    return queued
+
+
+# --- retraction propagation ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PropagationResult:
+    """What one propagation changed for the articles whose live revision cites the source."""
+
+    source_id: int
+    status: str
+    articles: int = 0
+    changes: dict[str, int] = field(default_factory=dict)
+    slugs: dict[str, list[str]] = field(default_factory=dict)
+    notifications: int = 0
+
+    def as_dict(self) -> dict:
+        """JSON-friendly summary (the Celery task's result)."""
+        return {
+            "source_id": self.source_id,
+            "status": self.status,
+            "articles": self.articles,
+            "changes": self.changes,
+            "notifications": self.notifications,
+        }
+
+
+@transaction.atomic
+def propagate_source_status(*, source_id: int) -> PropagationResult:
+    """Recompute citation flags of every live article citing the source; notify once."""
+    source = Source.objects.filter(pk=source_id).first()
+    if source is None:
+        return PropagationResult(source_id=source_id, status="")
+    now = timezone.now()
+    # Same rules as services.live_citation_flags, as SQL: only the live revision's
+    # citations count, and a citation kept on purpose (with a reason) never flags.
+    counted = RevisionCitation.objects.filter(
+        revision=OuterRef("live_revision"), intentional_reason=""
+    )
+    wants_retracted = Exists(counted.filter(source__status__in=Source.REFUSED_STATUSES))
+    wants_concern = Exists(counted.filter(source__status=Source.Status.EXPRESSION_OF_CONCERN))
+    citing = (
+        Article.objects.order_by()
+        .filter(live_revision__isnull=False)
+        .exclude(status=S.ARCHIVED)
+        .filter(
+            Exists(
+                RevisionCitation.objects.filter(
+                    revision=OuterRef("live_revision"), source_id=source_id
+                )
+            )
+        )
+    )
+    why = f"Cited source {source.key} is now {source.get_status_display().lower()}."
+    changes = {
+        f"flag:{RETRACTED}": (citing.filter(wants_retracted, flag_citation_retracted=False), why),
+        f"unflag:{RETRACTED}": (citing.filter(~wants_retracted, flag_citation_retracted=True), why),
+        f"flag:{CONCERN}": (citing.filter(wants_concern, flag_citation_concern=False), why),
+        f"unflag:{CONCERN}": (citing.filter(~wants_concern, flag_citation_concern=True), why),
+    }
+    counts, slugs = _apply_changes(changes, at=now, report=True)
+    updated = 0
+    if any(counts.values()):
+        updated = citing.filter(
+            Q(wants_retracted, flag_citation_retracted=False)
+            | Q(~wants_retracted, flag_citation_retracted=True)
+            | Q(wants_concern, flag_citation_concern=False)
+            | Q(~wants_concern, flag_citation_concern=True)
+        ).update(
+            flag_citation_retracted=Case(
+                When(wants_retracted, then=Value(True)), default=Value(False)
+            ),
+            flag_citation_concern=Case(When(wants_concern, then=Value(True)), default=Value(False)),
+            version=F("version") + 1,
+            updated_at=now,
+        )
+    sent = 0
+    if source.status in Source.FLAGGING_STATUSES:
+        sent = _notify_citing(source, citing.filter(Exists(counted.filter(source_id=source_id))))
+    return PropagationResult(
+        source_id=source_id,
+        status=source.status,
+        articles=updated,
+        changes=counts,
+        slugs=slugs,
+        notifications=sent,
+    )
+
+
+def _notify_citing(source: Source, articles: QuerySet[Article]) -> int:
+    """One mail per article and recipient; the key names this status change of this source."""
+
+    def columns(prefix: str) -> dict:
+        return {
+            "a_id": F(f"{prefix}id"),
+            "a_title": Coalesce(
+                F(f"{prefix}live_revision__title"), F(f"{prefix}slug"), output_field=CharField()
+            ),
+        }
+
+    rows = list(_recipient_rows(articles, columns).values_list("recipient", "a_id", "a_title"))
+    users = get_user_model().objects.in_bulk({recipient for recipient, _a, _t in rows})
+    changed_at = int(source.status_changed_at.timestamp()) if source.status_changed_at else 0
+    status = source.get_status_display().lower()
+    queued = 0
+    for recipient, article_id, title in rows:
+        queued += len(
+            notifications.queue(
+                recipients=[users.get(recipient)],
+                subject=f"Cited source {status}: {title}",
+                body=f"“{title}” cites {source.key} ({source.title}), which is now {status}."
+                + (f"\nNotice: {source.notice_reason}" if source.notice_reason else "")
+                + f"\n\nThe article is flagged and in the review queue: {_link(article_id)}\n",
+                dedupe_key=f"source-status:s{source.pk}:{source.status}:{changed_at}:a{article_id}",
+            )
+        )
+    return queued
