@@ -180,7 +180,10 @@ class SweepResult:
 
 def _sweep_conditions(now: datetime) -> tuple[Q, Q]:
     soon = now + timedelta(days=settings.REVIEWSITE_DUE_SOON_DAYS)
-    live = Q(status=S.APPROVED, live_revision__isnull=False, next_review_due__isnull=False)
+    # Served to readers: a live revision and not archived. An approved article whose
+    # working copy is being edited again (status draft) still serves its live revision,
+    # and that page still needs its review.
+    live = Q(live_revision__isnull=False, next_review_due__isnull=False) & ~Q(status=S.ARCHIVED)
     overdue = live & Q(next_review_due__lte=now)
     due_soon = live & Q(next_review_due__gt=now, next_review_due__lte=soon)
     return overdue, due_soon
@@ -188,7 +191,7 @@ def _sweep_conditions(now: datetime) -> tuple[Q, Q]:
 
 @transaction.atomic
 def flag_stale_articles(*, now: datetime | None = None, report: bool = True) -> SweepResult:
-    """Flag approved articles overdue or due soon for review, clear stale flags, mail digests."""
+    """Flag live articles overdue or due soon for review, clear stale flags, mail digests."""
     now = now or timezone.now()
     overdue, due_soon = _sweep_conditions(now)
     articles = Article.objects.order_by()

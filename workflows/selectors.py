@@ -23,7 +23,7 @@ _LIST_RELATED = ("latest_revision", "live_revision", "owner", "last_reviewed_by"
 def review_queue(*, user) -> QuerySet[Article]:
     """Articles a reviewer must look at, most urgent first.
 
-    Included: submitted and under-review articles, approved articles whose review is
+    Included: submitted and under-review articles, live articles whose review is
     overdue, and any non-archived article flagged for a retracted or concerning
     citation. Order: retraction flags, concern flags, overdue reviews, then articles
     in review and submitted ones; within a rank, articles assigned to ``user`` come
@@ -33,7 +33,7 @@ def review_queue(*, user) -> QuerySet[Article]:
         return Article.objects.none()
     queued = (
         Q(status__in=[S.SUBMITTED, S.UNDER_REVIEW])
-        | Q(status=S.APPROVED, flag_review_overdue=True)
+        | Q(flag_review_overdue=True)
         | Q(flag_citation_retracted=True)
         | Q(flag_citation_concern=True)
     )
@@ -97,7 +97,7 @@ def dashboard_sections(*, user, limit: int = 25) -> dict[str, list[Article]]:
             .exclude(latest_revision__author=user)[:limit]
         ),
         "overdue": list(
-            listed.filter(status=S.APPROVED, flag_review_overdue=True).order_by(
+            listed.filter(flag_review_overdue=True).order_by(
                 F("next_review_due").asc(nulls_last=True)
             )[:limit]
         ),

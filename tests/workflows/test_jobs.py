@@ -179,6 +179,19 @@ def test_drafts_are_never_flagged(editor, article_in, django_capture_on_commit_c
     assert not result.changed
 
 
+def test_a_live_page_whose_working_copy_is_being_edited_is_still_flagged(
+    approved, editor, django_capture_on_commit_callbacks
+):
+    article = approved()
+    services.article_edit(article_id=article.pk, actor=editor, changes={"body": "Newer text."})
+    with time_machine.travel(article.next_review_due + timedelta(days=1), tick=False):
+        sweep(django_capture_on_commit_callbacks)
+    article.refresh_from_db()
+    assert article.status == "draft"
+    assert article.live_revision_id is not None
+    assert article.flags == ["review_overdue"]
+
+
 def test_each_recipient_gets_one_digest_listing_all_their_articles(
     approved, editor, reviewer, eager_celery, django_capture_on_commit_callbacks
 ):
