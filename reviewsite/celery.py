@@ -1,5 +1,6 @@
 """The Celery application; configuration comes from Django settings (CELERY_*)."""
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -15,6 +16,12 @@ app.autodiscover_tasks()
 
 def ensure_broker_folders() -> None:
     """Create the embedded (filesystem) broker's folders; a no-op for Redis."""
+    # A read-only checkout: /healthz will report the broker as down.
+    with contextlib.suppress(OSError):
+        _make_broker_folders()
+
+
+def _make_broker_folders() -> None:
     for key in ("data_folder_in", "data_folder_out", "control_folder"):
         folder = (app.conf.broker_transport_options or {}).get(key)
         if folder:
@@ -22,6 +29,11 @@ def ensure_broker_folders() -> None:
     backend = app.conf.result_backend or ""
     if backend.startswith("file://"):
         Path(backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+
+
+# The filesystem transport writes into these folders when a task is published, so they
+# must exist before the web process enqueues anything, not only when a worker starts.
+ensure_broker_folders()
 
 
 @worker_init.connect

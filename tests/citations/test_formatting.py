@@ -15,7 +15,8 @@ from citations.formatting import (
     to_csl_json,
 )
 
-DEMO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "demo"
+# Our copies of the checked demo records (shared/data/demo), shipped with the seed data.
+DEMO = Path(__file__).resolve().parents[2] / "workflows" / "demo"
 
 
 def load(name):
