@@ -5,21 +5,12 @@ import re
 from xml.etree import ElementTree
 
 import pytest
-from django.core.cache import cache
 
 from tests.factories import SourceFactory
 from workflows import services
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-
-
-@pytest.fixture(autouse=True)
-def _empty_page_cache():
-    # The cache outlives each test's database rollback; ids can repeat between tests.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

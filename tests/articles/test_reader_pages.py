@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from articles.models import Article, EditorialPolicy
@@ -23,14 +22,6 @@ Fatigue is common [@trapp1998].
 
 Disease-modifying therapy reduces relapses [@compston2008, p. 12].
 """
-
-
-@pytest.fixture(autouse=True)
-def _empty_page_cache():
-    # The cache outlives each test's database rollback; ids can repeat between tests.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

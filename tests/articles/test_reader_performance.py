@@ -11,14 +11,6 @@ from tests.factories import SourceFactory
 from workflows import services
 
 
-@pytest.fixture(autouse=True)
-def _empty_page_cache():
-    # The cache outlives each test's database rollback; ids can repeat between tests.
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def cited_article(article_in, editor, reviewer, n, **kwargs):
     EditorialPolicy.objects.get_or_create(body="Policy.", disclaimer="Disclaimer.")
     sources = SourceFactory.create_batch(n)

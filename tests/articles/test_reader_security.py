@@ -3,9 +3,6 @@
 import re
 from html.parser import HTMLParser
 
-import pytest
-from django.core.cache import cache
-
 from articles.models import Article
 from tests.factories import SourceFactory
 from workflows import services
@@ -37,13 +34,6 @@ Cited [@evil].
 
 XSS_TITLE = '<script>alert("title")</script><img src=x onerror=alert(1)>'
 XSS_SUMMARY = '"><svg onload=alert(1)> & <a href="javascript:alert(1)">x</a>'
-
-
-@pytest.fixture(autouse=True)
-def _empty_page_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 class ElementCollector(HTMLParser):
