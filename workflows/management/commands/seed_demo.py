@@ -86,7 +86,7 @@ WAKEFIELD_RETRACTION = {
 }
 
 WAKEFIELD_REASON = (
-    "Cited on purpose: this article explains what a retraction is, using this retracted "
+    "This article explains what a retraction is, using this retracted "
     "paper as the example. It is not cited as evidence for any of its claims."
 )
 
