@@ -83,6 +83,7 @@ _STRING_FIELDS = (
     "type",
     "title",
     "container_title",
+    "container_title_short",
     "issued",
     "volume",
     "issue",
@@ -666,6 +667,10 @@ def _ris_record(entry: Mapping[str, Any]) -> tuple[dict, list[str]]:
             or entry.get("alternate_title1")
             or entry.get("alternate_title2")
         ),
+        # J2 / JA carry the journal's abbreviation.
+        "container_title_short": _clean(
+            entry.get("alternate_title3") or entry.get("alternate_title2")
+        ),
         "issued": issued,
         "volume": _clean(entry.get("volume") or unknown.get("VO")),
         "issue": _clean(entry.get("number")),
@@ -799,6 +804,9 @@ def _csl_record(item: Mapping[str, Any]) -> tuple[dict, list[str]]:
         "title": title,
         "authors": authors,
         "container_title": item.get("container-title") or item.get("collection-title") or "",
+        "container_title_short": item.get("container-title-short")
+        or item.get("journalAbbreviation")
+        or "",
         "issued": item.get("issued") or "",
         "volume": item.get("volume"),
         "issue": item.get("issue"),
@@ -968,6 +976,7 @@ def _medline_record(fields: list[tuple[str, str]]) -> tuple[dict, list[str]]:
         "authors": authors,
         # TA is the NLM abbreviation used in medical (Vancouver) citations; JT as fallback.
         "container_title": first("TA", "JT") if record_type == "article-journal" else first("BTI"),
+        "container_title_short": first("TA") if record_type == "article-journal" else "",
         "issued": first("DP"),
         "volume": first("VI"),
         "issue": first("IP"),

@@ -36,6 +36,8 @@ class Source(models.Model):
     title = models.TextField()
     authors = models.JSONField(default=list, blank=True)
     container_title = models.CharField(max_length=500, blank=True)
+    # The journal's abbreviation (e.g. "N Engl J Med"), which AMA and NLM styles print.
+    container_title_short = models.CharField(max_length=200, blank=True)
     issued = models.CharField(max_length=10, blank=True, help_text="ISO date, partial allowed")
     volume = models.CharField(max_length=50, blank=True)
     issue = models.CharField(max_length=50, blank=True)

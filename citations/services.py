@@ -25,8 +25,8 @@ from .signals import source_status_changed
 
 #: Fields of our record format that map one to one onto Source columns.
 RECORD_FIELDS = (
-    "key", "type", "title", "authors", "container_title", "issued", "volume", "issue",
-    "pages", "doi", "pmid", "pmcid", "url", "publisher",
+    "key", "type", "title", "authors", "container_title", "container_title_short", "issued",
+    "volume", "issue", "pages", "doi", "pmid", "pmcid", "url", "publisher",
 )  # fmt: skip
 
 #: Largest file the import accepts (the API and the command both refuse bigger ones).

@@ -49,7 +49,8 @@ class SourceOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Source
         fields = [
-            "id", "key", "type", "title", "authors", "container_title", "issued", "volume",
+            "id", "key", "type", "title", "authors", "container_title", "container_title_short",
+            "issued", "volume",
             "issue", "pages", "doi", "pmid", "pmcid", "url", "publisher", "evidence_type",
             "status", "status_notice", "citing_count",
         ]  # fmt: skip
@@ -72,6 +73,7 @@ class SourceInputSerializer(serializers.Serializer):
     title = serializers.CharField(required=False, allow_blank=True)
     authors = AuthorSerializer(many=True, required=False)
     container_title = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    container_title_short = serializers.CharField(required=False, allow_blank=True, max_length=200)
     issued = serializers.CharField(required=False, allow_blank=True, max_length=10)
     volume = serializers.CharField(required=False, allow_blank=True, max_length=50)
     issue = serializers.CharField(required=False, allow_blank=True, max_length=50)

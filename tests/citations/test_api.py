@@ -18,10 +18,11 @@ pytestmark = pytest.mark.django_db
 REAL_WORLD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real-world"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+# PRODUCT.md's fields, plus the journal abbreviation that AMA and NLM entries print.
 SOURCE_FIELDS = {
-    "id", "key", "type", "title", "authors", "container_title", "issued", "volume", "issue",
-    "pages", "doi", "pmid", "pmcid", "url", "publisher", "evidence_type", "status",
-    "status_notice", "citing_count",
+    "id", "key", "type", "title", "authors", "container_title", "container_title_short",
+    "issued", "volume", "issue", "pages", "doi", "pmid", "pmcid", "url", "publisher",
+    "evidence_type", "status", "status_notice", "citing_count",
 }  # fmt: skip
 
 BIBTEX = b"""

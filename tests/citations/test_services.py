@@ -1,5 +1,7 @@
 """Source services: create, edit, status, and the import's merge and isolation rules."""
 
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
@@ -339,3 +341,17 @@ def test_import_refuses_a_reviewer(reviewer):
 def test_sources_with_citing_count_is_zero_without_citations():
     factories.SourceFactory.create_batch(2)
     assert [s.citing_count for s in services.sources_with_citing_count()] == [0, 0]
+
+
+def test_csl_json_journal_abbreviation_is_kept_and_printed_in_ama(editor):
+    from articles.services import render_body
+
+    data = (
+        Path(__file__).resolve().parents[2] / "workflows" / "demo" / "ms-sources.json"
+    ).read_bytes()
+    services.source_import(actor=editor, data=data, filename="ms-sources.json")
+    trapp = Source.objects.get(key="trapp1998")
+    assert trapp.container_title == "New England Journal of Medicine"
+    assert trapp.container_title_short == "N Engl J Med"
+    entry = render_body("Axons [@trapp1998].").citations[0].entry_html
+    assert "<i>N Engl J Med</i>" in entry
