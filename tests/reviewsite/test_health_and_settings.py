@@ -25,10 +25,14 @@ def test_healthz_is_503_and_names_the_broker_when_it_is_down(client, monkeypatch
 
     # A port nothing listens on: the real connection attempt fails. Celery prefers the
     # CELERY_BROKER_URL environment variable (set in CI) to its configuration.
+    # (Configuration first: with the variable already set, the value monkeypatch saves to
+    # restore would be the broken one.)
     down = "redis://127.0.0.1:1/0"
-    monkeypatch.setenv("CELERY_BROKER_URL", down)
     monkeypatch.setattr(app.conf, "broker_url", down)
+    monkeypatch.setenv("CELERY_BROKER_URL", down)
     response = client.get("/healthz")
+    monkeypatch.undo()
+    assert app.conf.broker_url != down  # later tests publish through the real broker
     assert response.status_code == 503
     body = response.json()
     assert body["database"] == "ok"
