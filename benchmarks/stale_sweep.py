@@ -121,7 +121,7 @@ def raw_update(now) -> tuple[float, int]:
     soon = now + timedelta(days=30)
     if not POSTGRES:
         now, soon = (d.strftime("%Y-%m-%d %H:%M:%S.%f") for d in (now, soon))
-    live = "status = 'approved' AND live_revision_id IS NOT NULL AND next_review_due IS NOT NULL"
+    live = "status <> 'archived' AND live_revision_id IS NOT NULL AND next_review_due IS NOT NULL"
     over = f"({live} AND next_review_due <= %(now)s)"
     due = f"({live} AND next_review_due > %(now)s AND next_review_due <= %(soon)s)"
     sql = (

@@ -32,6 +32,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from articles.models import Article, RevisionCitation
 from citations.models import Source
@@ -45,8 +46,6 @@ S = Article.Status
 REPORT_LIMIT = 1000
 #: How many articles a digest lists per flag before saying "and N more".
 DIGEST_LIST_LIMIT = 50
-#: Rows fetched per round trip while streaming digest rows.
-STREAM_CHUNK = 2000
 
 OVERDUE = "review_overdue"
 DUE_SOON = "review_due_soon"
@@ -126,7 +125,7 @@ def _recipient_rows(articles: QuerySet[Article], columns) -> QuerySet:
 
     Reviewers are the assigned ones, or the last reviewer when nobody is assigned.
     ``columns(prefix)`` gives the article columns as seen through ``prefix``. One
-    UNION query, ordered by recipient so callers can stream it.
+    UNION query, ordered by recipient.
     """
     ids = articles.order_by().values("pk")
     owners = (
@@ -238,7 +237,7 @@ def flag_stale_articles(*, now: datetime | None = None, report: bool = True) -> 
 
 @dataclass
 class _Digest:
-    """One recipient's newly flagged articles, listed up to a limit and fingerprinted."""
+    """One recipient's newly flagged articles: counts, the first lines, a fingerprint."""
 
     counts: dict[str, int] = field(default_factory=lambda: {OVERDUE: 0, DUE_SOON: 0})
     lines: dict[str, list[str]] = field(default_factory=lambda: {OVERDUE: [], DUE_SOON: []})
@@ -246,10 +245,13 @@ class _Digest:
 
 
 def _collect_digests(newly: QuerySet[Article], now: datetime) -> dict[int, _Digest]:
-    """Stream (recipient, article) rows and build one digest per recipient.
+    """One digest per recipient, aggregated by the database.
 
-    Memory grows with the number of recipients, not articles: each digest keeps at
-    most DIGEST_LIST_LIMIT lines per flag and a running hash of the whole change set.
+    Window functions give, per recipient and kind, the count, the first
+    DIGEST_LIST_LIMIT articles and a fingerprint of the whole set (count, sum of ids,
+    earliest and latest due date), so only the listed rows cross the wire however many
+    articles changed. The due dates are in the fingerprint: after a recertification
+    the same article falling due again is a new change and deserves a new mail.
     """
 
     def columns(prefix: str) -> dict:
@@ -267,23 +269,41 @@ def _collect_digests(newly: QuerySet[Article], now: datetime) -> dict[int, _Dige
             ),
         }
 
+    union = _recipient_rows(newly, columns).order_by()
+    union_sql, params = union.query.sql_with_params()
+    window = "PARTITION BY recipient, a_kind"
+    # DISTINCT: an owner who is also a reviewer gets each article once.
+    sql = f"""
+        SELECT recipient, a_id, a_title, a_due, a_kind, n, id_sum, first_due, last_due
+        FROM (
+            SELECT d.*,
+                ROW_NUMBER() OVER ({window} ORDER BY a_id) AS rn,
+                COUNT(*) OVER ({window}) AS n,
+                SUM(a_id) OVER ({window}) AS id_sum,
+                MIN(a_due) OVER ({window}) AS first_due,
+                MAX(a_due) OVER ({window}) AS last_due
+            FROM (SELECT DISTINCT * FROM ({union_sql}) AS u) AS d
+        ) AS w
+        WHERE rn <= %s
+        ORDER BY recipient, a_kind, a_id
+    """  # noqa: S608 - the inner SQL is compiled by the ORM; values are parameters
     digests: dict[int, _Digest] = {}
-    previous = None
-    rows = _recipient_rows(newly, columns).values_list(
-        "recipient", "a_id", "a_slug", "a_title", "a_due", "a_kind"
-    )
-    for recipient, article_id, _slug, title, due, kind in rows.iterator(chunk_size=STREAM_CHUNK):
-        if (recipient, article_id, kind) == previous:
-            continue  # the owner is also a reviewer: list the article once
-        previous = (recipient, article_id, kind)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, DIGEST_LIST_LIMIT])
+        rows = cursor.fetchall()
+    for recipient, article_id, title, due, kind, count, id_sum, first_due, last_due in rows:
         digest = digests.setdefault(recipient, _Digest())
-        digest.counts[kind] += 1
-        # The due date is part of the fingerprint: after a recertification the same
-        # article falling due again is a new change and deserves a new mail.
-        digest.fingerprint.update(f"{article_id}:{kind}:{due.isoformat()};".encode())
-        if len(digest.lines[kind]) < DIGEST_LIST_LIMIT:
-            digest.lines[kind].append(f"- {title} (due {due:%Y-%m-%d}): {_link(article_id)}")
+        if not digest.counts[kind]:
+            digest.counts[kind] = count
+            digest.fingerprint.update(f"{kind}:{count}:{id_sum}:{first_due}:{last_due};".encode())
+        due = _as_datetime(due)
+        digest.lines[kind].append(f"- {title} (due {due:%Y-%m-%d}): {_link(article_id)}")
     return digests
+
+
+def _as_datetime(value) -> datetime:
+    # Raw cursors skip the ORM's converters: SQLite hands back the stored text.
+    return value if isinstance(value, datetime) else parse_datetime(str(value))
 
 
 def _queue_digests(digests: dict[int, _Digest], now: datetime) -> int:
