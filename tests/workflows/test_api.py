@@ -5,7 +5,6 @@ from django.core import mail
 from rest_framework.test import APIClient
 
 from articles.models import Article, ArticleRevision
-from reviewsite.celery import app as celery_app
 from tests import factories
 from tests.conftest import client_for, make_article
 from workflows import services
@@ -371,28 +370,22 @@ def test_article_detail_query_count_does_not_grow(
 
 
 def test_notifications_are_sent_after_commit_to_the_owner_on_approval(
-    editor, reviewer, django_capture_on_commit_callbacks, settings
+    editor, reviewer, eager_celery, django_capture_on_commit_callbacks
 ):
-    celery_app.conf.task_always_eager = True
-    try:
-        article = make_article(editor=editor, reviewer=reviewer, state="under_review")
-        mail.outbox.clear()
-        with django_capture_on_commit_callbacks(execute=True):
-            client_for(reviewer).post(f"/api/v1/articles/{article.pk}/approve/", {})
-        assert [m.to for m in mail.outbox] == [["eddie@example.org"]]
-        assert "Approved" in mail.outbox[0].subject
-    finally:
-        celery_app.conf.task_always_eager = False
+    article = make_article(editor=editor, reviewer=reviewer, state="under_review")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(reviewer).post(f"/api/v1/articles/{article.pk}/approve/", {})
+    assert [m.to for m in mail.outbox] == [["eddie@example.org"]]
+    assert "Approved" in mail.outbox[0].subject
 
 
-def test_a_refused_approval_sends_nothing(editor, reviewer, django_capture_on_commit_callbacks):
-    celery_app.conf.task_always_eager = True
-    try:
-        article = make_article(editor=editor, reviewer=reviewer, state="submitted")
-        mail.outbox.clear()
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            client_for(reviewer).post(f"/api/v1/articles/{article.pk}/approve/", {})
-        assert callbacks == []
-        assert mail.outbox == []
-    finally:
-        celery_app.conf.task_always_eager = False
+def test_a_refused_approval_sends_nothing(
+    editor, reviewer, eager_celery, django_capture_on_commit_callbacks
+):
+    article = make_article(editor=editor, reviewer=reviewer, state="submitted")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        client_for(reviewer).post(f"/api/v1/articles/{article.pk}/approve/", {})
+    assert callbacks == []
+    assert mail.outbox == []
