@@ -9,6 +9,26 @@ from workflows import services
 from . import factories
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_database_sessions(django_db_setup, django_db_blocker):
+    """On PostgreSQL, end sessions the live server's threads left open, before the drop.
+
+    Request threads answering Chromium's keep-alive connections can outlive the
+    browser tests with an idle session, and PostgreSQL refuses to drop a database
+    that someone is connected to.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2 is deliberately slow; the tests create hundreds of users.
