@@ -2,13 +2,14 @@
 
 import pytest
 from django.core import mail
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from articles.models import Article, ArticleRevision
 from tests import factories
 from tests.conftest import client_for, make_article
 from workflows import services
-from workflows.models import AuditEvent
+from workflows.models import AuditEvent, Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -389,3 +390,22 @@ def test_a_refused_approval_sends_nothing(
         client_for(reviewer).post(f"/api/v1/articles/{article.pk}/approve/", {})
     assert callbacks == []
     assert mail.outbox == []
+
+
+def test_a_rolled_back_transaction_sends_nothing(
+    editor, reviewer, eager_celery, django_capture_on_commit_callbacks
+):
+    article = make_article(editor=editor, reviewer=reviewer, state="under_review")
+    queued = Notification.objects.count()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        try:
+            with transaction.atomic():
+                services.article_approve(article_id=article.pk, actor=reviewer)
+                raise RuntimeError("something later in the same transaction failed")
+        except RuntimeError:
+            pass
+    assert callbacks == []
+    assert mail.outbox == []
+    assert Notification.objects.count() == queued
+    assert Article.objects.get(pk=article.pk).status == "under_review"
