@@ -83,3 +83,15 @@ def test_debug_is_off_unless_asked():
     from django.conf import settings
 
     assert os.environ.get("DJANGO_DEBUG") or settings.DEBUG is False
+
+
+@pytest.mark.django_db
+def test_api_docs_and_schema_are_served_without_outside_assets(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/articles/{id}/{action_name}/" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html
+    assert "cdn." not in html and "jsdelivr" not in html
