@@ -119,6 +119,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     print(f"database: {connection.vendor}; seeding {args.articles} articles")
     seed(args.articles)
+    # Fresh planner statistics, as autovacuum would have gathered on a live database.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     anonymous = Client()
     staff = Client()
     staff.force_login(get_user_model().objects.get(username="bench-editor"))
