@@ -56,28 +56,14 @@ class PreconditionFailed(DomainError):
 # --- audit -----------------------------------------------------------------------------
 
 
-def _audit(
-    *,
-    article,
-    actor,
-    action,
-    from_status,
-    to_status,
-    revision=None,
-    comment="",
-    refused=False,
-    reason="",
-) -> AuditEvent:
+def _audit(*, article, actor, action, from_status, to_status, **fields) -> AuditEvent:
     return AuditEvent.objects.create(
         article=article,
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,
         from_status=from_status,
         to_status=to_status,
-        revision=revision,
-        comment=comment,
-        refused=refused,
-        reason=reason,
+        **fields,
     )
 
 
@@ -89,9 +75,9 @@ def _audit_refusal(
     if article is None:
         return
     reason = error.detail if isinstance(error, DomainError) else "; ".join(error.messages)
-    AuditEvent.objects.create(
+    _audit(
         article=article,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=actor,
         action=action,
         from_status=article.status,
         to_status=article.status,
