@@ -305,8 +305,7 @@ def article_edit(*, article_id: int, actor, changes: dict, if_match: str | None 
             )
             return article
     except (DomainError, ValidationError) as error:
-        if not isinstance(error, PreconditionFailed):
-            _audit_refusal(article_id, actor, "edit", error)
+        _audit_refusal(article_id, actor, "edit", error)
         raise
 
 

@@ -138,6 +138,8 @@ def test_patch_with_stale_if_match_is_412_and_writes_nothing(editor):
     article.refresh_from_db()
     assert article.title == "Before"
     assert article.revisions.count() == 1
+    refusal = AuditEvent.objects.filter(article=article).latest("id")
+    assert (refusal.action, refusal.refused) == ("edit", True)
 
 
 def test_patch_with_current_if_match_saves_a_new_revision(editor):
