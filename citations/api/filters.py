@@ -22,7 +22,8 @@ class _IdentifierField(forms.CharField):
         try:
             return self.normalizer(value)
         except InvalidIdentifier as exc:
-            raise forms.ValidationError(str(exc))
+            # As a parameter: the message quotes the value, which may contain '%'.
+            raise forms.ValidationError("%(error)s", params={"error": str(exc)})
 
 
 class _DoiField(_IdentifierField):

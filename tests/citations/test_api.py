@@ -263,6 +263,10 @@ def test_list_filter_rejects_a_malformed_doi_or_status_with_400():
     response = client.get("/api/v1/sources/?status=gone")
     assert response.status_code == 400
     assert "gone" in response.json()["status"][0]
+    # A '%' in the value once broke the error message's formatting (a 500).
+    response = client.get("/api/v1/sources/?pmid=12%25d")
+    assert response.status_code == 400
+    assert "12%d" in response.json()["pmid"][0]
 
 
 # --- citing count and query counts -------------------------------------------------------------

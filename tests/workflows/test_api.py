@@ -323,6 +323,11 @@ def test_managing_editor_assigns_reviewers_who_appear_in_the_representation(
         f"/api/v1/articles/{article.pk}/reviewers/", {"reviewers": [editor.pk]}, format="json"
     )
     assert not_a_reviewer.status_code == 400
+    out_of_range = client_for(managing_editor).post(
+        f"/api/v1/articles/{article.pk}/reviewers/", {"reviewers": [10**30, -5]}, format="json"
+    )
+    assert out_of_range.status_code == 400
+    assert "reviewers" in out_of_range.json()
 
 
 def test_only_managing_editors_change_review_intervals(editor, managing_editor):

@@ -198,7 +198,12 @@ class ActionInput(serializers.Serializer):
 class AssignReviewersInput(serializers.Serializer):
     """POST /api/v1/articles/{id}/reviewers/."""
 
-    reviewers = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
+    reviewers = serializers.ListField(
+        # Bounded: an id past the database's integer range is a 400, not a query error.
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        allow_empty=True,
+        max_length=50,
+    )
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
