@@ -145,6 +145,22 @@ def _recipient_rows(articles: QuerySet[Article], columns) -> QuerySet:
     return owners.union(assigned, last, all=True).order_by("recipient", "a_id")
 
 
+def _update_flags(rows: QuerySet[Article], wanted: dict[str, Q], *, at) -> int:
+    """One UPDATE setting each flag column to whether its condition holds, on the rows
+    where any flag changes; bumps ``version``. Returns the number of rows changed."""
+    changes = Q()
+    for column, condition in wanted.items():
+        changes |= Q(condition, **{column: False}) | Q(~condition, **{column: True})
+    return rows.filter(changes).update(
+        **{
+            column: Case(When(condition, then=Value(True)), default=Value(False))
+            for column, condition in wanted.items()
+        },
+        version=F("version") + 1,
+        updated_at=at,
+    )
+
+
 def _link(article_id: int) -> str:
     return f"{settings.SITE_URL}/workspace/articles/{article_id}/review/"
 
@@ -220,16 +236,8 @@ def flag_stale_articles(*, now: datetime | None = None, report: bool = True) -> 
     # Read who to tell before the UPDATE: afterwards "newly flagged" no longer matches.
     flagged = counts[f"flag:{OVERDUE}"] + counts[f"flag:{DUE_SOON}"]
     digests = _collect_digests(newly, now) if flagged else {}
-    updated = articles.filter(
-        Q(overdue, flag_review_overdue=False)
-        | Q(~overdue, flag_review_overdue=True)
-        | Q(due_soon, flag_review_due_soon=False)
-        | Q(~due_soon, flag_review_due_soon=True)
-    ).update(
-        flag_review_overdue=Case(When(overdue, then=Value(True)), default=Value(False)),
-        flag_review_due_soon=Case(When(due_soon, then=Value(True)), default=Value(False)),
-        version=F("version") + 1,
-        updated_at=now,
+    updated = _update_flags(
+        articles, {"flag_review_overdue": overdue, "flag_review_due_soon": due_soon}, at=now
     )
     sent = _queue_digests(digests, now)
     return SweepResult(at=now, changes=counts, slugs=slugs, articles=updated, notifications=sent)
@@ -399,18 +407,10 @@ def propagate_source_status(*, source_id: int) -> PropagationResult:
     counts, slugs = _apply_changes(changes, at=now, report=True)
     updated = 0
     if any(counts.values()):
-        updated = citing.filter(
-            Q(wants_retracted, flag_citation_retracted=False)
-            | Q(~wants_retracted, flag_citation_retracted=True)
-            | Q(wants_concern, flag_citation_concern=False)
-            | Q(~wants_concern, flag_citation_concern=True)
-        ).update(
-            flag_citation_retracted=Case(
-                When(wants_retracted, then=Value(True)), default=Value(False)
-            ),
-            flag_citation_concern=Case(When(wants_concern, then=Value(True)), default=Value(False)),
-            version=F("version") + 1,
-            updated_at=now,
+        updated = _update_flags(
+            citing,
+            {"flag_citation_retracted": wants_retracted, "flag_citation_concern": wants_concern},
+            at=now,
         )
     sent = 0
     if source.status in Source.FLAGGING_STATUSES:
