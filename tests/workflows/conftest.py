@@ -8,6 +8,7 @@ from articles.models import Article
 from reviewsite.celery import app as celery_app
 from reviewsite.celery import ensure_broker_folders
 from tests.conftest import make_article
+from workflows.models import AuditEvent
 
 
 @pytest.fixture
@@ -43,3 +44,12 @@ def clone_approved(template: Article, count: int, *, prefix: str = "clone") -> l
         for n in range(count)
     ]
     return Article.objects.bulk_create(rows, batch_size=500)
+
+
+def flag_events(article, kind: str = "flag:") -> list[str]:
+    """The article's flag/unflag audit actions containing ``kind``, oldest first."""
+    return list(
+        AuditEvent.objects.filter(article=article, action__contains=kind)
+        .order_by("id")
+        .values_list("action", flat=True)
+    )

@@ -16,7 +16,7 @@ from articles.models import Article
 from workflows import jobs, services, tasks
 from workflows.models import AuditEvent, Notification
 
-from .conftest import clone_approved
+from .conftest import clone_approved, flag_events
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
@@ -25,14 +25,6 @@ def sweep(callbacks, **kwargs) -> jobs.SweepResult:
     """Run the sweep and the mail tasks it queued on commit (eager Celery)."""
     with callbacks(execute=True):
         return jobs.flag_stale_articles(**kwargs)
-
-
-def sweep_events(article) -> list[str]:
-    return list(
-        AuditEvent.objects.filter(article=article, action__contains="flag:")
-        .order_by("id")
-        .values_list("action", flat=True)
-    )
 
 
 def test_sweep_flags_an_article_whose_review_date_passed(
@@ -75,7 +67,7 @@ def test_sweep_leaves_an_article_due_in_more_than_30_days_alone(
         result = sweep(django_capture_on_commit_callbacks)
     article.refresh_from_db()
     assert article.flags == [] and not result.changed
-    assert sweep_events(article) == []
+    assert flag_events(article) == []
 
 
 def test_due_soon_turns_into_overdue_and_the_warning_clears(
@@ -95,7 +87,7 @@ def test_due_soon_turns_into_overdue_and_the_warning_clears(
         "unflag:review_due_soon": 1,
     }
     assert result.articles == 1
-    assert sweep_events(article) == [
+    assert flag_events(article) == [
         "flag:review_due_soon",
         "flag:review_overdue",
         "unflag:review_due_soon",
@@ -150,7 +142,7 @@ def test_sweep_clears_flags_after_the_interval_is_lengthened(
     article.refresh_from_db()
     assert result.changes["unflag:review_overdue"] == 1
     assert article.flags == []
-    assert sweep_events(article)[-1] == "unflag:review_overdue"
+    assert flag_events(article)[-1] == "unflag:review_overdue"
 
 
 def test_sweep_clears_flags_of_archived_articles(

@@ -15,7 +15,7 @@ from workflows import jobs, services, tasks
 from workflows.models import AuditEvent, Notification
 from workflows.selectors import review_queue
 
-from .conftest import clone_approved
+from .conftest import clone_approved, flag_events
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
@@ -37,14 +37,6 @@ def set_status(callbacks, source, status, actor, **kwargs):
     """Change the status as the API does; run what it queues after commit (eagerly)."""
     with callbacks(execute=True):
         source_set_status(source_id=source.pk, actor=actor, status=status, **kwargs)
-
-
-def citation_events(article) -> list[str]:
-    return list(
-        AuditEvent.objects.filter(article=article, action__contains="flag:citation")
-        .order_by("id")
-        .values_list("action", flat=True)
-    )
 
 
 def test_retraction_flags_the_article_notifies_and_queues_it_for_review(
@@ -101,8 +93,11 @@ def test_back_to_active_clears_unless_another_cited_source_is_retracted(
     set_status(django_capture_on_commit_callbacks, first, "corrected", reviewer)
     assert Article.objects.get(pk=only_first.pk).flags == []
     assert Article.objects.get(pk=both.pk).flags == ["citation_retracted"]
-    assert citation_events(only_first) == ["flag:citation_retracted", "unflag:citation_retracted"]
-    assert citation_events(both) == ["flag:citation_retracted"]
+    assert flag_events(only_first, "flag:citation") == [
+        "flag:citation_retracted",
+        "unflag:citation_retracted",
+    ]
+    assert flag_events(both, "flag:citation") == ["flag:citation_retracted"]
 
 
 def test_concern_then_retraction_swaps_the_flags(
@@ -114,7 +109,7 @@ def test_concern_then_retraction_swaps_the_flags(
     set_status(django_capture_on_commit_callbacks, source, "retracted", reviewer)
     article.refresh_from_db()
     assert article.flags == ["citation_retracted"]
-    assert citation_events(article) == [
+    assert flag_events(article, "flag:citation") == [
         "flag:citation_concern",
         "flag:citation_retracted",
         "unflag:citation_concern",
