@@ -11,11 +11,11 @@ from citations.signals import source_status_changed
 from tests import factories
 from tests.citations.test_lookup import closed_port_url, replay_server  # noqa: F401 (fixtures)
 from tests.conftest import client_for, make_article
+from tests.helpers import REAL_WORLD, real_world_files
 from workflows import services as workflow_services
 
 pytestmark = pytest.mark.django_db
 
-REAL_WORLD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real-world"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # PRODUCT.md's fields, plus the journal abbreviation that AMA and NLM entries print.
@@ -529,14 +529,7 @@ def test_back_to_active_clears_the_notice():
 # --- import ------------------------------------------------------------------------------------
 
 
-def _real_world_uploads() -> list[Path]:
-    if not REAL_WORLD.is_dir():
-        return []
-    return sorted(p for p in REAL_WORLD.iterdir() if p.is_file() and p.name != "PROVENANCE.md")
-
-
-@pytest.mark.skipif(not REAL_WORLD.is_dir(), reason="real-world citation folder is absent")
-@pytest.mark.parametrize("path", _real_world_uploads(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", real_world_files(), ids=lambda p: p.name)
 def test_every_real_world_file_imports_through_the_api_without_a_server_error(path):
     client = _client("editor")
     response = client.post(

@@ -5,19 +5,13 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
 from citations.identifiers import InvalidIdentifier
 from citations.lookup import LookupNotFound, LookupUnavailable, lookup_doi, lookup_pmid
-
-REAL_WORLD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real-world"
-
-pytestmark = pytest.mark.skipif(
-    not REAL_WORLD.is_dir(), reason=f"real-world citation folder {REAL_WORLD} is absent"
-)
+from tests.helpers import REAL_WORLD
 
 
 def _crossref_payloads() -> dict[str, bytes]:

@@ -1,4 +1,4 @@
-"""Runs the importers over every file in the shared real-world folder (read in place)."""
+"""Runs the importers over every real-world file kept in tests/citations/fixtures/real-world."""
 
 import json
 from pathlib import Path
@@ -7,25 +7,14 @@ import pytest
 
 from citations.importers import ParsedEntry, parse_file, parse_retraction_watch
 from citations.lookup import crossref_message_to_record
-
-REAL_WORLD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real-world"
-
-pytestmark = pytest.mark.skipif(
-    not REAL_WORLD.is_dir(), reason=f"real-world citation folder {REAL_WORLD} is absent"
-)
+from tests.helpers import REAL_WORLD, real_world_files
 
 # Crossref responses are lookup payloads, not upload formats; they are checked separately.
 _NOT_UPLOADS = ("compare_crossref_", "crossref_")
 
 
 def _upload_files() -> list[Path]:
-    if not REAL_WORLD.is_dir():
-        return []
-    return sorted(
-        p
-        for p in REAL_WORLD.iterdir()
-        if p.is_file() and p.name != "PROVENANCE.md" and not p.name.startswith(_NOT_UPLOADS)
-    )
+    return [p for p in real_world_files() if not p.name.startswith(_NOT_UPLOADS)]
 
 
 def _parse(name: str) -> list[ParsedEntry]:
