@@ -65,16 +65,12 @@ def signature_of(record: dict) -> str:
 
 def can_edit_sources(user) -> bool:
     """Editors, managing editors and superusers manage the source library."""
-    return bool(
-        user is not None and user.is_authenticated and (user.is_superuser or is_editor(user))
-    )
+    return is_editor(user)
 
 
 def can_set_source_status(user) -> bool:
     """Reviewers (and superusers) mark a source retracted, corrected, ... (PRODUCT.md roles)."""
-    return bool(
-        user is not None and user.is_authenticated and (user.is_superuser or is_reviewer(user))
-    )
+    return is_reviewer(user)
 
 
 def _require_editor(actor) -> None:

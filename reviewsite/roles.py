@@ -19,23 +19,31 @@ def group_names(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[str]
     return cached
 
 
+def is_superuser(user) -> bool:
+    """An active, logged-in superuser, who holds every role."""
+    return bool(user is not None and user.is_authenticated and user.is_superuser)
+
+
+def holds_any(user, roles) -> bool:
+    """Whether the user holds one of ``roles`` (group names); superusers hold them all."""
+    return is_superuser(user) or bool(group_names(user) & frozenset(roles))
+
+
 def is_editor(user) -> bool:
     """Editors and managing editors may write articles and sources."""
-    return bool(group_names(user) & {EDITORS, MANAGING_EDITORS})
+    return holds_any(user, (EDITORS, MANAGING_EDITORS))
 
 
 def is_reviewer(user) -> bool:
     """Medical reviewers."""
-    return REVIEWERS in group_names(user)
+    return holds_any(user, (REVIEWERS,))
 
 
 def is_managing_editor(user) -> bool:
     """Managing editors."""
-    return MANAGING_EDITORS in group_names(user)
+    return holds_any(user, (MANAGING_EDITORS,))
 
 
 def is_staff_member(user) -> bool:
     """Anyone with an editorial role (or a superuser) sees working copies."""
-    if user is None or not user.is_authenticated:
-        return False
-    return bool(user.is_superuser or group_names(user))
+    return holds_any(user, ALL_GROUPS)

@@ -177,10 +177,10 @@ def article_create(
     required_approvals: int = 1,
 ) -> Article:
     """Create an article with its first revision, as a draft (Editors, Managing editors)."""
-    if not is_editor(actor) and not actor.is_superuser:
+    if not is_editor(actor):
         raise ActionForbidden("Only Editors or Managing editors may create articles.")
-    if (review_interval_days is not None or required_approvals != 1) and not (
-        is_managing_editor(actor) or actor.is_superuser
+    if (review_interval_days is not None or required_approvals != 1) and not is_managing_editor(
+        actor
     ):
         raise ActionForbidden("Only Managing editors may set review intervals or approvals.")
     content = Content(title=title, summary=summary, body=body, intentional=intentional or {})
@@ -245,7 +245,7 @@ def article_edit(*, article_id: int, actor, changes: dict, if_match: str | None 
                     etag=article.etag,
                 )
             if any(f in changes for f in _MANAGING_FIELDS):
-                if not (is_managing_editor(actor) or actor.is_superuser):
+                if not is_managing_editor(actor):
                     raise ActionForbidden(
                         "Only Managing editors may change review intervals or approvals."
                     )
@@ -552,7 +552,7 @@ def article_act(*, article_id: int, action: str, actor, comment: str = "") -> Ar
 @transaction.atomic
 def article_assign_reviewers(*, article_id: int, reviewer_ids: list[int], actor) -> Article:
     """Replace the article's assigned reviewers (Managing editors)."""
-    if not (is_managing_editor(actor) or actor.is_superuser):
+    if not is_managing_editor(actor):
         raise ActionForbidden("Only Managing editors may assign reviewers.")
     article = Article.objects.select_for_update(of=("self",)).get(pk=article_id)
     users = list(

@@ -56,9 +56,9 @@ def staff_required(view):
 
 def _roles(user) -> dict:
     return {
-        "is_editor": user.is_superuser or is_editor(user),
-        "is_reviewer": user.is_superuser or is_reviewer(user),
-        "is_managing": user.is_superuser or is_managing_editor(user),
+        "is_editor": is_editor(user),
+        "is_reviewer": is_reviewer(user),
+        "is_managing": is_managing_editor(user),
     }
 
 

@@ -197,6 +197,6 @@ class ReviewQueueView(ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return Article.objects.none()
         user = self.request.user
-        if not (is_reviewer(user) or is_managing_editor(user) or user.is_superuser):
+        if not (is_reviewer(user) or is_managing_editor(user)):
             raise PermissionDenied("The review queue is for Reviewers and Managing editors.")
         return article_queryset(user, base=review_queue(user=user))
