@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -12,9 +12,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
-from rest_framework import status as http_status
 
-from reviewsite.api import DomainError
+from reviewsite import errors
 from reviewsite.roles import is_editor, is_reviewer
 
 from . import lookup
@@ -612,22 +611,16 @@ def source_import(*, actor, data: bytes, filename: str = "", fmt: str | None = N
 # --- lookup ---------------------------------------------------------------------------------
 
 
-class LookupDisabled(DomainError):
+class LookupDisabled(errors.InvalidInput):
     """Metadata lookup is switched off in settings."""
 
-    status_code = http_status.HTTP_400_BAD_REQUEST
 
-
-class LookupNotFound(DomainError):
+class LookupNotFound(errors.NotFound):
     """The registry has no usable record for the identifier."""
 
-    status_code = http_status.HTTP_404_NOT_FOUND
 
-
-class LookupUnavailable(DomainError):
+class LookupUnavailable(errors.Unavailable):
     """The registry could not be reached or failed."""
-
-    status_code = http_status.HTTP_503_SERVICE_UNAVAILABLE
 
 
 def source_lookup(*, actor, doi: str = "", pmid: str = "") -> tuple[Source, bool]:
@@ -697,8 +690,3 @@ def sources_with_citing_count() -> QuerySet[Source]:
     return Source.objects.annotate(
         citing_count=Count(f"{revision}__article", filter=current, distinct=True)
     ).order_by("key")
-
-
-def sources_by_ids(ids: Iterable[int]) -> dict[int, Source]:
-    """Sources by primary key, in one query."""
-    return Source.objects.in_bulk(list(ids))

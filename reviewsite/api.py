@@ -1,42 +1,17 @@
-"""API-wide pieces: the exception handler that maps domain errors to HTTP."""
+"""API-wide pieces: the exception handler (through reviewsite.http_errors) and pagination."""
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import pagination, status
+from rest_framework import pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-
-class DomainError(Exception):
-    """Base for errors raised by services that the API maps to a status code."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-
-    def __init__(self, detail: str, **extra):
-        super().__init__(detail)
-        self.detail = detail
-        self.extra = extra
-
-    def as_data(self) -> dict:
-        """The response body."""
-        return {"detail": self.detail, **self.extra}
+from .http_errors import error_data, status_for
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus domain errors, Django validation and permission errors."""
-    if isinstance(exc, DomainError):
-        return Response(exc.as_data(), status=exc.status_code)
-    if isinstance(exc, DjangoValidationError):
-        if hasattr(exc, "error_dict"):
-            data = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
-        else:
-            data = {"detail": exc.messages}
-        return Response(data, status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, DjangoPermissionDenied):
-        return Response(
-            {"detail": str(exc) or "You do not have permission to perform this action."},
-            status=status.HTTP_403_FORBIDDEN,
-        )
+    """Domain, validation and permission errors through the one status table; then DRF's."""
+    code = status_for(exc)
+    if code is not None:
+        return Response(error_data(exc), status=code)
     return drf_exception_handler(exc, context)
 
 

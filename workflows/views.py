@@ -22,23 +22,13 @@ from articles.services import render_body
 from citations.importers import UnsupportedFormat
 from citations.models import Source
 from citations.services import source_import, source_set_status
-from reviewsite.api import DomainError
+from reviewsite.errors import DomainError
+from reviewsite.http_errors import status_for
 from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
 
 from . import selectors, services
 from .forms import ApprovalForm, ArticleForm, CommentForm, SourceImportForm, SourceStatusForm
-from .transitions import API_ACTIONS, allowed_actions
-
-#: Labels of the action buttons on the review page, in the order they are shown.
-ACTION_LABELS = {
-    "submit": "Submit for review",
-    "start-review": "Start review",
-    "approve": "Approve",
-    "request-changes": "Request changes",
-    "recertify": "Re-certify (content unchanged)",
-    "archive": "Archive",
-    "restore": "Restore as draft",
-}
+from .transitions import ACTION_LABELS, API_ACTIONS, allowed_api_actions
 
 
 def staff_required(view):
@@ -82,12 +72,6 @@ def _error_messages(error: DomainError | ValidationError | PermissionDenied) -> 
             ]
         return list(error.messages)
     return [str(error) or "You may not do this."]
-
-
-def _status_code(error) -> int:
-    if isinstance(error, DomainError):
-        return error.status_code
-    return 403 if isinstance(error, PermissionDenied) else 400
 
 
 # --- dashboard and lists ----------------------------------------------------------------
@@ -222,12 +206,12 @@ def article_edit(request, pk: int):
                     article_id=article.pk,
                     actor=request.user,
                     changes=changes,
-                    if_match=form.cleaned_data["etag"] or None,
+                    expected_version=article.versions_matching(form.cleaned_data["etag"]),
                 )
             except (DomainError, ValidationError, PermissionDenied) as error:
                 for message in _error_messages(error):
                     form.add_error(None, message)
-                status = _status_code(error)
+                status = status_for(error)
                 context = _editor_context(request, form, article)
                 return render(request, "workflows/article_form.html", context, status=status)
             if saved.version == article.version:
@@ -267,7 +251,7 @@ def _get_article(pk: int) -> Article:
 
 def _review_context(request, article: Article, forms: dict | None = None) -> dict:
     forms = forms or {}
-    actions = [a for a in allowed_actions(article.status, request.user) if a in API_ACTIONS]
+    actions = allowed_api_actions(article.status, request.user)
     return {
         "article": article,
         "comparison": selectors.revision_comparison(article=article),
@@ -316,7 +300,7 @@ def article_action(request, pk: int, action: str):
         # Re-read: the refusal was audited and the state may have moved meanwhile.
         article = _get_article(pk)
         context = _review_context(request, article, {form_key: form})
-        return render(request, "workflows/review.html", context, status=_status_code(error))
+        return render(request, "workflows/review.html", context, status=status_for(error))
     messages.success(
         request,
         f"{ACTION_LABELS[action]}: done. The article is now {article.get_status_display()}.",
@@ -423,7 +407,7 @@ def source_status(request, pk: int):
             for message in _error_messages(error):
                 form.add_error(None, message)
             context = _source_context(request, source, form)
-            status = _status_code(error)
+            status = status_for(error)
             return render(request, "workflows/source_detail.html", context, status=status)
         messages.success(request, f"{source.key} is now marked {form.cleaned_data['status']}.")
         return redirect(reverse("workflows:source-detail", kwargs={"pk": pk}))
