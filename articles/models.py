@@ -2,6 +2,7 @@
 the people and policy readers see."""
 
 import hashlib
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -9,6 +10,9 @@ from django.db import models
 from django.urls import reverse
 
 from citations.models import Source
+
+#: One entity tag of an If-Match / If-None-Match list: optional W/ and a quoted tag.
+_ENTITY_TAG = re.compile(r'(W/)?"([^"]*)"')
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -151,6 +155,21 @@ class Article(models.Model):
     def etag(self) -> str:
         """Strong ETag of the working copy and its state."""
         return f'"{self.pk}-{self.version}"'
+
+    def versions_matching(self, if_match: str | None) -> frozenset[int] | None:
+        """The versions of this article an ``If-Match`` header names (RFC 9110 list).
+
+        None when any version will do (no header, or ``*``); weak tags never match,
+        because If-Match uses the strong comparison.
+        """
+        if if_match is None or not if_match.strip() or if_match.strip() == "*":
+            return None
+        versions = set()
+        for weak, tag in _ENTITY_TAG.findall(if_match):
+            pk, _, version = tag.partition("-")
+            if not weak and pk == str(self.pk) and version.isdigit():
+                versions.add(int(version))
+        return frozenset(versions)
 
 
 class ArticleRevision(models.Model):

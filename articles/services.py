@@ -202,8 +202,9 @@ def revision_refresh_citations(*, revision: ArticleRevision) -> ArticleRevision:
 def unique_slug(title: str) -> str:
     """A slug from the title that no article uses yet."""
     base = slugify(title)[:180] or "article"
+    taken = set(Article.objects.filter(slug__startswith=base).values_list("slug", flat=True))
     slug, n = base, 2
-    while Article.objects.filter(slug=slug).exists():
+    while slug in taken:
         slug, n = f"{base}-{n}", n + 1
     return slug
 

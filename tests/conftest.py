@@ -3,10 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from articles.models import Article
-from workflows import services
-
 from . import factories
+from .helpers import make_article
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -72,42 +70,6 @@ def reader(db):
 @pytest.fixture
 def api():
     return APIClient()
-
-
-def client_for(user) -> APIClient:
-    """An API client logged in as ``user`` (force-authenticated)."""
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def make_article(
-    *, editor, reviewer=None, state="draft", body="Text.", title="Relapsing MS", **kwargs
-) -> Article:
-    """An article driven through the real services into ``state``."""
-    article = services.article_create(actor=editor, title=title, body=body, **kwargs)
-    if state == "draft":
-        return article
-    if state == "archived":
-        return services.article_archive(article_id=article.pk, actor=_managing())
-    services.article_submit(article_id=article.pk, actor=editor)
-    if state == "submitted":
-        return Article.objects.get(pk=article.pk)
-    services.article_start_review(article_id=article.pk, actor=reviewer)
-    if state == "under_review":
-        return Article.objects.get(pk=article.pk)
-    if state == "changes_requested":
-        return services.article_request_changes(
-            article_id=article.pk, actor=reviewer, comment="Please cite the trial."
-        )
-    services.article_approve(article_id=article.pk, actor=reviewer)
-    if state == "approved":
-        return Article.objects.get(pk=article.pk)
-    raise ValueError(state)
-
-
-def _managing():
-    return factories.managing_editor(username="mona")
 
 
 @pytest.fixture

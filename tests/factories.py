@@ -1,4 +1,8 @@
-"""factory_boy factories shared by every test package."""
+"""factory_boy factories shared by every test package.
+
+Each call makes a new user: a username given twice is an IntegrityError, never a
+silent reuse of the first user.
+"""
 
 import factory
 from django.contrib.auth import get_user_model
@@ -12,7 +16,6 @@ from reviewsite.roles import EDITORS, MANAGING_EDITORS, REVIEWERS
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
-        django_get_or_create = ("username",)
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")

@@ -7,14 +7,13 @@ after commit, all in one transaction. Refused attempts are audited too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework import status as http
 
 from articles.models import Article, ArticleRevision, RevisionCitation
 from articles.services import (
@@ -25,32 +24,15 @@ from articles.services import (
     validate_content,
 )
 from citations.models import Source
-from reviewsite.api import DomainError
-from reviewsite.roles import REVIEWERS, is_editor, is_managing_editor, is_reviewer
+from reviewsite import errors
+from reviewsite.errors import ActionForbidden, DomainError, TransitionNotAllowed
+from reviewsite.roles import REVIEWERS, is_editor, is_managing_editor
 
 from . import notifications
 from .models import Approval, AuditEvent, ReviewAssignment
-from .transitions import TRANSITIONS, Transition, allowed_actions, has_role
+from .transitions import API_ACTIONS, TRANSITIONS, Transition, allowed_actions, has_role
 
 S = Article.Status
-
-
-class TransitionNotAllowed(DomainError):
-    """The action is not legal from the article's current state (HTTP 409)."""
-
-    status_code = http.HTTP_409_CONFLICT
-
-
-class ActionForbidden(DomainError):
-    """The actor's role or relation to the revision forbids the action (HTTP 403)."""
-
-    status_code = http.HTTP_403_FORBIDDEN
-
-
-class PreconditionFailed(DomainError):
-    """The client's If-Match no longer matches the article (HTTP 412)."""
-
-    status_code = http.HTTP_412_PRECONDITION_FAILED
 
 
 # --- audit -----------------------------------------------------------------------------
@@ -108,6 +90,12 @@ def _contributors(article: Article, revision: ArticleRevision) -> set[int]:
     )
 
 
+def _four_eyes_revision(transition: Transition, article: Article) -> ArticleRevision | None:
+    # Re-certifying vouches for what readers see; every other review action for the
+    # revision under review.
+    return article.live_revision if transition.action == "recertify" else article.latest_revision
+
+
 def _check(transition: Transition, article: Article, actor) -> None:
     # Role first: someone who may never take this action is forbidden (403) whatever
     # the state; someone who may, at the wrong moment, meets a conflict (409).
@@ -120,25 +108,61 @@ def _check(transition: Transition, article: Article, actor) -> None:
             status=article.status,
             allowed_actions=allowed_actions(article.status, actor),
         )
+    revision = _four_eyes_revision(transition, article) if transition.four_eyes else None
+    if revision is not None and actor.pk in _contributors(article, revision):
+        raise ActionForbidden(
+            f"You wrote or edited this revision; nobody may {transition.four_eyes} "
+            "their own work, so another reviewer must."
+        )
+
+
+def _lock(article_id: int) -> Article:
+    """Lock the article's row, then read it with its revisions in a second statement.
+
+    On PostgreSQL a ``SELECT ... FOR UPDATE`` that waited for another transaction
+    re-reads the locked row only: rows it joins come from the statement's older
+    snapshot, so a revision the other transaction created was missing
+    (``latest_revision`` came back None). A new statement sees everything committed.
+    """
+    if not Article.objects.select_for_update().filter(pk=article_id).values_list("pk"):
+        raise Article.DoesNotExist(f"No article {article_id}.")
+    return Article.objects.select_related("latest_revision", "live_revision").get(pk=article_id)
+
+
+#: What ``apply`` returns: the revision acted on and the new status, or None for "no change".
+Applied = tuple[ArticleRevision | None, str] | None
 
 
 def _perform(
-    action: str, article_id: int, actor, apply: Callable[[Article], tuple], *, comment: str = ""
+    action: str,
+    article_id: int,
+    actor,
+    apply: Callable[[Article], Applied],
+    *,
+    comment: str = "",
+    precondition: Callable[[Article], None] | None = None,
+    audit_comment: Callable[[], str] | None = None,
 ) -> Article:
-    """Lock, check, apply, audit, in one transaction; audit the refusal if refused."""
+    """Lock, check, apply, audit, in one transaction; audit the refusal if refused.
+
+    ``precondition`` runs on the locked row before the table is consulted (the
+    edit's If-Match check); ``apply`` returning None means nothing changed: no
+    save, no audit, no new version.
+    """
     transition = TRANSITIONS[action]
     try:
         with transaction.atomic():
-            article = (
-                Article.objects.select_for_update(of=("self",))
-                .select_related("latest_revision", "live_revision")
-                .get(pk=article_id)
-            )
+            article = _lock(article_id)
+            if precondition is not None:
+                precondition(article)
             _check(transition, article, actor)
             if transition.comment_required and not comment.strip():
                 raise ValidationError({"comment": ["A comment is required to request changes."]})
             from_status = article.status
-            revision, to_status = apply(article)
+            applied = apply(article)
+            if applied is None:
+                return article
+            revision, to_status = applied
             article.status = to_status
             article.version = F("version") + 1
             article.save()
@@ -150,7 +174,7 @@ def _perform(
                 from_status=from_status,
                 to_status=to_status,
                 revision=revision,
-                comment=comment,
+                comment=comment if audit_comment is None else audit_comment(),
             )
             return article
     except (DomainError, ValidationError) as error:
@@ -159,6 +183,10 @@ def _perform(
 
 
 # --- creation and edits -----------------------------------------------------------------
+
+
+#: Each lost race costs one attempt; far more than simultaneous creates of one title.
+_SLUG_ATTEMPTS = 20
 
 
 @transaction.atomic
@@ -186,17 +214,27 @@ def article_create(
     content = Content(title=title, summary=summary, body=body, intentional=intentional or {})
     validate_content(content)
     _validate_settings(review_interval_days, required_approvals)
+    taken = ValidationError({"slug": ["An article with this slug already exists."]})
     if slug and Article.objects.filter(slug=slug).exists():
-        raise ValidationError({"slug": ["An article with this slug already exists."]})
-    article = Article.objects.create(
-        slug=slug or unique_slug(title),
-        audience=audience,
-        topic=topic,
-        variant_group=variant_group,
-        owner=actor,
-        review_interval_days=review_interval_days,
-        required_approvals=required_approvals,
-    )
+        raise taken
+    for attempt in range(_SLUG_ATTEMPTS):
+        try:
+            # A savepoint: a concurrent create that took the slug first fails only this
+            # INSERT, and the next attempt sees its slug and picks the next free one.
+            with transaction.atomic():
+                article = Article.objects.create(
+                    slug=slug or unique_slug(title),
+                    audience=audience,
+                    topic=topic,
+                    variant_group=variant_group,
+                    owner=actor,
+                    review_interval_days=review_interval_days,
+                    required_approvals=required_approvals,
+                )
+            break
+        except IntegrityError:
+            if slug or attempt == _SLUG_ATTEMPTS - 1:
+                raise taken
     revision = revision_create(article=article, content=content, author=actor)
     article.save(update_fields=["latest_revision"])
     _audit(
@@ -225,88 +263,81 @@ _META_FIELDS = ("audience", "topic", "variant_group")
 _MANAGING_FIELDS = ("review_interval_days", "required_approvals")
 
 
-def article_edit(*, article_id: int, actor, changes: dict, if_match: str | None = None) -> Article:
+def article_edit(
+    *,
+    article_id: int,
+    actor,
+    changes: dict,
+    expected_version: int | Collection[int] | None = None,
+) -> Article:
     """PATCH: a new working revision if the content changed; metadata on the article.
 
-    Saving without any change creates no revision and changes no state. Editing an
-    approved article makes a new working revision (draft) and leaves the live one.
+    ``expected_version`` is the version the caller read (or any of several); a
+    different current version is refused, so a concurrent edit is never
+    overwritten. Saving without any change creates no revision and changes no
+    state. Editing an approved article makes a new working revision (draft) and
+    leaves the live one.
     """
-    transition = TRANSITIONS["edit"]
-    try:
-        with transaction.atomic():
-            article = (
-                Article.objects.select_for_update(of=("self",))
-                .select_related("latest_revision", "live_revision")
-                .get(pk=article_id)
+    if isinstance(expected_version, int):
+        expected_version = (expected_version,)
+
+    def precondition(article: Article) -> None:
+        if expected_version is not None and article.version not in expected_version:
+            raise errors.PreconditionFailed(
+                "The article changed since you read it; fetch it again.",
+                etag=article.etag,
             )
-            if if_match is not None and if_match.strip() not in (article.etag, "*"):
-                raise PreconditionFailed(
-                    "The article changed since you read it; fetch it again.",
-                    etag=article.etag,
-                )
-            if any(f in changes for f in _MANAGING_FIELDS):
-                if not is_managing_editor(actor):
-                    raise ActionForbidden(
-                        "Only Managing editors may change review intervals or approvals."
-                    )
-            current = article.latest_revision
-            content = Content(
-                title=changes.get("title", current.title),
-                summary=changes.get("summary", current.summary),
-                body=changes.get("body", current.body),
-                intentional=changes.get("intentional_citations", current.intentional_citations),
+        if any(f in changes for f in _MANAGING_FIELDS) and not is_managing_editor(actor):
+            raise ActionForbidden("Only Managing editors may change review intervals or approvals.")
+
+    changed_fields: list[str] = []
+
+    def apply(article: Article) -> Applied:
+        current = article.latest_revision
+        content = Content(
+            title=changes.get("title", current.title),
+            summary=changes.get("summary", current.summary),
+            body=changes.get("body", current.body),
+            intentional=changes.get("intentional_citations", current.intentional_citations),
+        )
+        content_changed = current.content_hash != ArticleRevision.hash_content(
+            title=content.title,
+            summary=content.summary,
+            body=content.body,
+            intentional=content.intentional,
+        )
+        meta = {
+            f: changes[f]
+            for f in _META_FIELDS + _MANAGING_FIELDS
+            if f in changes and getattr(article, f) != changes[f]
+        }
+        if not content_changed and not meta:
+            return None
+        if content_changed:
+            validate_content(content)
+        if "review_interval_days" in meta or "required_approvals" in meta:
+            _validate_settings(
+                meta.get("review_interval_days", article.review_interval_days),
+                meta.get("required_approvals", article.required_approvals),
             )
-            content_changed = current.content_hash != ArticleRevision.hash_content(
-                title=content.title,
-                summary=content.summary,
-                body=content.body,
-                intentional=content.intentional,
-            )
-            meta = {
-                f: changes[f]
-                for f in _META_FIELDS + _MANAGING_FIELDS
-                if f in changes and getattr(article, f) != changes[f]
-            }
-            if not content_changed and not meta:
-                if not has_role(actor, transition):
-                    raise ActionForbidden("Only Editors or Managing editors may edit articles.")
-                return article
-            if content_changed:
-                _check(transition, article, actor)
-                validate_content(content)
-            elif not (has_role(actor, transition) or is_managing_editor(actor)):
-                raise ActionForbidden("Only Editors or Managing editors may edit articles.")
-            if "review_interval_days" in meta or "required_approvals" in meta:
-                _validate_settings(
-                    meta.get("review_interval_days", article.review_interval_days),
-                    meta.get("required_approvals", article.required_approvals),
-                )
-            from_status = article.status
-            for field, value in meta.items():
-                setattr(article, field, value)
-            if "review_interval_days" in meta:
-                article.next_review_due = article.compute_next_review_due()
-            revision = None
-            if content_changed:
-                revision = revision_create(article=article, content=content, author=actor)
-                article.status = S.DRAFT
-                # Approvals of the previous revision no longer count: they bind to its hash.
-            article.version = F("version") + 1
-            article.save()
-            article.refresh_from_db(fields=["version"])
-            _audit(
-                article=article,
-                actor=actor,
-                action="edit",
-                from_status=from_status,
-                to_status=article.status,
-                revision=revision,
-                comment=", ".join(sorted(set(changes) & set(_CONTENT_FIELDS + tuple(meta)))),
-            )
-            return article
-    except (DomainError, ValidationError) as error:
-        _audit_refusal(article_id, actor, "edit", error)
-        raise
+        for field, value in meta.items():
+            setattr(article, field, value)
+        if "review_interval_days" in meta:
+            article.next_review_due = article.compute_next_review_due()
+        changed_fields.extend(sorted(set(changes) & set(_CONTENT_FIELDS + tuple(meta))))
+        if not content_changed:
+            return None, article.status
+        # Approvals of the previous revision no longer count: they bind to its hash.
+        return revision_create(article=article, content=content, author=actor), S.DRAFT
+
+    return _perform(
+        "edit",
+        article_id,
+        actor,
+        apply,
+        precondition=precondition,
+        audit_comment=lambda: ", ".join(changed_fields),
+    )
 
 
 # --- the review transitions -------------------------------------------------------------
@@ -369,10 +400,8 @@ def article_submit(*, article_id: int, actor, comment: str = "") -> Article:
     return _perform("submit", article_id, actor, apply, comment=comment)
 
 
-class CitationProblems(DomainError):
-    """Submit refused: markers that resolve to nothing, or refused sources (HTTP 400)."""
-
-    status_code = http.HTTP_400_BAD_REQUEST
+class CitationProblems(errors.InvalidInput):
+    """Submit refused: markers that resolve to nothing, or refused sources."""
 
 
 def _citation_error(problems: dict) -> CitationProblems:
@@ -387,10 +416,6 @@ def article_start_review(*, article_id: int, actor, comment: str = "") -> Articl
 
     def apply(article: Article) -> tuple:
         revision = article.latest_revision
-        if actor.pk in _contributors(article, revision):
-            raise ActionForbidden(
-                "You wrote or edited this revision; another reviewer must review it."
-            )
         article.review_started_at = timezone.now()
         ReviewAssignment.objects.get_or_create(
             article=article, reviewer=actor, defaults={"assigned_by": actor}
@@ -418,10 +443,6 @@ def article_approve(*, article_id: int, actor, comment: str = "") -> Article:
 
     def apply(article: Article) -> tuple:
         revision = article.latest_revision
-        if actor.pk in _contributors(article, revision):
-            raise ActionForbidden(
-                "You wrote or edited this revision; nobody may approve their own work."
-            )
         # Approvals count within this review round (since the last submit) and bind to
         # the exact content hash of the revision under review.
         this_round = Approval.objects.filter(
@@ -497,10 +518,6 @@ def article_recertify(*, article_id: int, actor, comment: str = "") -> Article:
 
     def apply(article: Article) -> tuple:
         revision = article.live_revision
-        if actor.pk in _contributors(article, revision):
-            raise ActionForbidden(
-                "You wrote or edited this revision; another reviewer must re-certify it."
-            )
         article.last_reviewed = timezone.now()
         article.last_reviewed_by = actor
         article.next_review_due = article.compute_next_review_due()
@@ -530,7 +547,7 @@ def article_restore(*, article_id: int, actor, comment: str = "") -> Article:
     return _perform("restore", article_id, actor, apply, comment=comment)
 
 
-ACTION_SERVICES = {
+_SERVICES = {
     "submit": article_submit,
     "start-review": article_start_review,
     "request-changes": article_request_changes,
@@ -539,6 +556,8 @@ ACTION_SERVICES = {
     "archive": article_archive,
     "restore": article_restore,
 }
+#: The service behind each API action of the table (a KeyError at import if one is missing).
+ACTION_SERVICES = {action: _SERVICES[action] for action in API_ACTIONS}
 
 
 def article_act(*, article_id: int, action: str, actor, comment: str = "") -> Article:
@@ -580,8 +599,3 @@ def article_assign_reviewers(*, article_id: int, reviewer_ids: list[int], actor)
     notifications.on_assign(article=article, reviewers=users, actor=actor)
     article.refresh_from_db()
     return article
-
-
-def can_act(user) -> bool:
-    """Whether the user holds any editorial role."""
-    return is_editor(user) or is_reviewer(user) or is_managing_editor(user)

@@ -1,4 +1,5 @@
-"""The one table of allowed moves: (action) -> from-states, target state, roles."""
+"""The one table of allowed moves: action -> from-states, target state, roles, and how
+the workspace and the API present it. Every list of actions derives from it."""
 
 from __future__ import annotations
 
@@ -18,7 +19,16 @@ class Transition:
     sources: frozenset[str]
     target: str
     roles: frozenset[str]
+    #: The workspace button's label; None for moves that are not a button (edit).
+    label: str | None
     comment_required: bool = False
+    #: Four-eyes: what nobody may do to a revision they wrote or edited ("" = no rule).
+    four_eyes: str = ""
+
+    @property
+    def api(self) -> bool:
+        """Whether POST /api/v1/articles/{id}/{action}/ runs it (edit is a PATCH)."""
+        return self.label is not None
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -29,37 +39,69 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({S.DRAFT, S.CHANGES_REQUESTED}),
             S.SUBMITTED,
             frozenset({EDITORS, MANAGING_EDITORS}),
+            label="Submit for review",
         ),
         Transition(
-            "start-review", frozenset({S.SUBMITTED}), S.UNDER_REVIEW, frozenset({REVIEWERS})
+            "start-review",
+            frozenset({S.SUBMITTED}),
+            S.UNDER_REVIEW,
+            frozenset({REVIEWERS}),
+            label="Start review",
+            four_eyes="review",
+        ),
+        Transition(
+            "approve",
+            frozenset({S.UNDER_REVIEW}),
+            S.APPROVED,
+            frozenset({REVIEWERS}),
+            label="Approve",
+            four_eyes="approve",
         ),
         Transition(
             "request-changes",
             frozenset({S.SUBMITTED, S.UNDER_REVIEW}),
             S.CHANGES_REQUESTED,
             frozenset({REVIEWERS}),
+            label="Request changes",
             comment_required=True,
+            four_eyes="request changes on",
         ),
-        Transition("approve", frozenset({S.UNDER_REVIEW}), S.APPROVED, frozenset({REVIEWERS})),
-        Transition("recertify", frozenset({S.APPROVED}), S.APPROVED, frozenset({REVIEWERS})),
+        Transition(
+            "recertify",
+            frozenset({S.APPROVED}),
+            S.APPROVED,
+            frozenset({REVIEWERS}),
+            label="Re-certify (content unchanged)",
+            four_eyes="re-certify",
+        ),
         Transition(
             "archive",
             frozenset(set(S.values) - {S.ARCHIVED}),
             S.ARCHIVED,
             frozenset({MANAGING_EDITORS}),
+            label="Archive",
         ),
-        Transition("restore", frozenset({S.ARCHIVED}), S.DRAFT, frozenset({MANAGING_EDITORS})),
+        Transition(
+            "restore",
+            frozenset({S.ARCHIVED}),
+            S.DRAFT,
+            frozenset({MANAGING_EDITORS}),
+            label="Restore as draft",
+        ),
         Transition(
             "edit",
             frozenset({S.DRAFT, S.CHANGES_REQUESTED, S.APPROVED}),
             S.DRAFT,
             frozenset({EDITORS, MANAGING_EDITORS}),
+            label=None,
         ),
     )
 }
 
-#: Actions reachable through POST /api/v1/articles/{id}/{action}/.
-API_ACTIONS = tuple(a for a in TRANSITIONS if a != "edit")
+#: Actions reachable through POST /api/v1/articles/{id}/{action}/, in table order.
+API_ACTIONS = tuple(t.action for t in TRANSITIONS.values() if t.api)
+#: The workspace's button labels, in the order the buttons are shown.
+ACTION_LABELS = {t.action: t.label for t in TRANSITIONS.values() if t.api}
 
 
 def has_role(user, transition: Transition) -> bool:
@@ -74,3 +116,8 @@ def allowed_actions(status: str, user=None) -> list[str]:
         for t in TRANSITIONS.values()
         if status in t.sources and (user is None or has_role(user, t))
     ]
+
+
+def allowed_api_actions(status: str, user=None) -> list[str]:
+    """The API actions (buttons) legal from ``status`` for ``user``."""
+    return [a for a in allowed_actions(status, user) if TRANSITIONS[a].api]

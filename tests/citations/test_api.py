@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -10,8 +11,7 @@ from citations.models import Source, SourceStatusEvent
 from citations.signals import source_status_changed
 from tests import factories
 from tests.citations.test_lookup import closed_port_url, replay_server  # noqa: F401 (fixtures)
-from tests.conftest import client_for, make_article
-from tests.helpers import REAL_WORLD, real_world_files
+from tests.helpers import REAL_WORLD, client_for, make_article, real_world_files
 from workflows import services as workflow_services
 
 pytestmark = pytest.mark.django_db
@@ -43,13 +43,18 @@ BIBTEX = b"""
 """
 
 
+_ROLE_USERS = {
+    "reader": ("reader", factories.UserFactory),
+    "editor": ("eddie", factories.editor),
+    "reviewer": ("rita", factories.reviewer),
+    "managing": ("mona", factories.managing_editor),
+}
+
+
 def _user(role: str):
-    return {
-        "reader": lambda: factories.UserFactory(username="reader"),
-        "editor": lambda: factories.editor(username="eddie"),
-        "reviewer": lambda: factories.reviewer(username="rita"),
-        "managing": lambda: factories.managing_editor(username="mona"),
-    }[role]()
+    """The one user of ``role`` in this test, made on first use and reused on purpose."""
+    username, make = _ROLE_USERS[role]
+    return get_user_model().objects.filter(username=username).first() or make(username=username)
 
 
 def _client(role: str) -> APIClient:

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from articles.models import Article, ArticleRevision
 from tests import factories
-from tests.conftest import client_for, make_article
+from tests.helpers import client_for, make_article
 from workflows import services
 from workflows.models import AuditEvent, Notification
 
@@ -153,6 +153,29 @@ def test_patch_with_current_if_match_saves_a_new_revision(editor):
     assert response.json()["title"] == "After"
     assert response["ETag"] != etag
     assert article.revisions.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ('"0-1", {etag}', 200),  # a list naming the current tag
+        ('{etag}, "0-1"', 200),
+        ("*", 200),
+        ("W/{etag}", 412),  # If-Match compares strongly: a weak tag never matches
+        ('"0-1", "0-2"', 412),
+        ("not a tag", 412),
+    ],
+)
+def test_if_match_takes_a_list_of_entity_tags(editor, header, expected):
+    article = make_article(editor=editor, title="Before")
+    response = client_for(editor).patch(
+        f"/api/v1/articles/{article.pk}/",
+        {"title": "After"},
+        format="json",
+        HTTP_IF_MATCH=header.format(etag=article.etag),
+    )
+    assert response.status_code == expected
+    assert article.revisions.count() == (2 if expected == 200 else 1)
 
 
 def test_saving_without_a_change_creates_no_revision_and_changes_no_state(editor, reviewer):

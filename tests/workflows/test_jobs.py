@@ -13,10 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article
+from tests.helpers import clone_approved, flag_events
 from workflows import jobs, services, tasks
 from workflows.models import AuditEvent, Notification
-
-from .conftest import clone_approved, flag_events
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 

@@ -9,13 +9,11 @@ from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article
 from citations.services import source_set_status
-from tests.conftest import make_article
 from tests.factories import SourceFactory
+from tests.helpers import clone_approved, flag_events, make_article
 from workflows import jobs, services, tasks
 from workflows.models import AuditEvent, Notification
 from workflows.selectors import review_queue
-
-from .conftest import clone_approved, flag_events
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from tests import factories
-from tests.conftest import make_article
+from tests.helpers import make_article
 from workflows import services
 from workflows.models import Approval, AuditEvent
 from workflows.services import ActionForbidden, TransitionNotAllowed
@@ -148,3 +148,64 @@ def test_revisions_are_immutable(editor):
         revision.save()
     with pytest.raises(TypeError):
         type(revision).objects.filter(pk=revision.pk).update(title="x")
+
+
+@pytest.mark.parametrize("state", ["submitted", "under_review"])
+def test_request_changes_refuses_the_revision_author(state, reviewer):
+    author = _reviewer_who_also_edits("dual")
+    article = make_article(editor=author, reviewer=reviewer, state=state)
+    with pytest.raises(ActionForbidden, match="nobody may request changes on their own work"):
+        services.article_request_changes(
+            article_id=article.pk, actor=author, comment="Looks wrong to me."
+        )
+    assert Article.objects.get(pk=article.pk).status == state
+    refused = AuditEvent.objects.get(article=article, action="request-changes")
+    assert refused.refused and refused.actor == author
+    # The author withdraws by editing once the reviewer hands it back; another reviewer may.
+    services.article_request_changes(article_id=article.pk, actor=reviewer, comment="Cite it.")
+
+
+def test_recertify_refuses_someone_who_wrote_the_live_revision(reviewer):
+    author = _reviewer_who_also_edits("dual")
+    article = make_article(editor=author, reviewer=reviewer, state="approved")
+    with pytest.raises(ActionForbidden, match="re-certify"):
+        services.article_recertify(article_id=article.pk, actor=author)
+
+
+@pytest.mark.parametrize("state", ["submitted", "under_review", "archived"])
+@pytest.mark.parametrize(
+    "changes",
+    [{"audience": "clinicians"}, {"topic": "relapses"}, {"variant_group": "ms-basics"}],
+    ids=lambda c: next(iter(c)),
+)
+def test_metadata_edits_follow_the_state_table(state, changes, editor, reviewer, managing_editor):
+    article = make_article(editor=editor, reviewer=reviewer, state=state, archiver=managing_editor)
+    before = Article.objects.get(pk=article.pk)
+    with pytest.raises(TransitionNotAllowed):
+        services.article_edit(article_id=article.pk, actor=editor, changes=changes)
+    after = Article.objects.get(pk=article.pk)
+    assert (after.audience, after.topic, after.variant_group, after.version) == (
+        before.audience,
+        before.topic,
+        before.variant_group,
+        before.version,
+    )
+    assert AuditEvent.objects.filter(article=article, action="edit", refused=True).count() == 1
+
+
+def test_edit_checks_the_expected_version_before_anything_else(editor):
+    article = make_article(editor=editor)
+    with pytest.raises(services.errors.PreconditionFailed):
+        services.article_edit(
+            article_id=article.pk,
+            actor=editor,
+            changes={"body": "New."},
+            expected_version=article.version + 1,
+        )
+    saved = services.article_edit(
+        article_id=article.pk,
+        actor=editor,
+        changes={"body": "New."},
+        expected_version={article.version - 1, article.version},
+    )
+    assert saved.version == article.version + 1

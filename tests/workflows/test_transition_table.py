@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from articles.models import Article
 from tests import factories
-from tests.conftest import make_article
+from tests.helpers import make_article
 from workflows import services
 from workflows.models import AuditEvent
 from workflows.services import ActionForbidden, TransitionNotAllowed

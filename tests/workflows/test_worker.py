@@ -32,8 +32,8 @@ from citations.services import source_set_status
 from reviewsite.celery import app, ensure_broker_folders, ping
 from reviewsite.roles import ALL_GROUPS
 from tests import worker as harness
-from tests.conftest import make_article
 from tests.factories import SourceFactory
+from tests.helpers import make_article
 from workflows import tasks
 from workflows.models import AuditEvent
 

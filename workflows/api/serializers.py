@@ -8,7 +8,7 @@ from articles.api.serializers import CitationSerializer
 from articles.models import Article
 from reviewsite.roles import is_staff_member
 from workflows.models import AuditEvent
-from workflows.transitions import API_ACTIONS, allowed_actions
+from workflows.transitions import allowed_api_actions
 
 
 class ReviewerSerializer(serializers.Serializer):
@@ -127,7 +127,7 @@ class ArticleSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if not self._staff():
             return []
-        return [a for a in allowed_actions(article.status, request.user) if a in API_ACTIONS]
+        return allowed_api_actions(article.status, request.user)
 
     def get_url(self, article) -> str:
         return f"{settings.SITE_URL}{article.get_absolute_url()}"

@@ -118,7 +118,7 @@ class ArticleViewSet(
             article_id=article.pk,
             actor=request.user,
             changes=dict(data.validated_data),
-            if_match=request.headers.get("If-Match"),
+            expected_version=article.versions_matching(request.headers.get("If-Match")),
         )
         return self._respond(article.pk)
 
