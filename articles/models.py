@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 
-from citations.models import Source
+from citations.models import Source, current_revision_q
 
 #: One entity tag of an If-Match / If-None-Match list: optional W/ and a quoted tag.
 _ENTITY_TAG = re.compile(r'(W/)?"([^"]*)"')
@@ -25,18 +26,41 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise TypeError(f"{self.model.__name__} rows are immutable")
 
 
+def live_q(prefix: str = "") -> Q:
+    """The rule for "live", written once: a live revision, and not archived.
+
+    ``prefix`` reaches an article through a relation (``"article__"``). Set-based
+    jobs, selectors and querysets all build on it; ``Article.is_live`` is its
+    in-memory form for an article already loaded.
+    """
+    return Q(**{f"{prefix}live_revision__isnull": False}) & ~Q(
+        **{f"{prefix}status": Article.Status.ARCHIVED}
+    )
+
+
 class ArticleQuerySet(models.QuerySet):
     """Visibility rules: readers see live articles only; editorial staff see all."""
 
     def live(self):
         """Approved content that readers may see: a live revision and not archived."""
-        return self.filter(live_revision__isnull=False).exclude(status=Article.Status.ARCHIVED)
+        return self.filter(live_q())
 
     def visible_to(self, user):
         """What ``user`` may see at all (everything else is a 404)."""
-        from reviewsite.roles import is_staff_member
+        return self.all() if sees_working_copies(user) else self.live()
 
-        return self.all() if is_staff_member(user) else self.live()
+
+def sees_working_copies(user) -> bool:
+    """The visibility rule, written once: editorial staff see every article as its
+    working copy; everyone else sees live articles only, as their live revision."""
+    from reviewsite.roles import is_staff_member
+
+    return is_staff_member(user)
+
+
+def revision_shown_to(user) -> str:
+    """The field of the revision ``user`` is shown: ``latest_revision`` or ``live_revision``."""
+    return "latest_revision" if sees_working_copies(user) else "live_revision"
 
 
 class Article(models.Model):
@@ -142,7 +166,7 @@ class Article(models.Model):
 
     @property
     def is_live(self) -> bool:
-        """Whether readers can see the article."""
+        """Whether readers can see the article (``live_q`` for an article in memory)."""
         return self.live_revision_id is not None and self.status != self.Status.ARCHIVED
 
     def compute_next_review_due(self):
@@ -222,6 +246,26 @@ class ArticleRevision(models.Model):
         return digest.hexdigest()
 
 
+class RevisionCitationQuerySet(models.QuerySet):
+    """Which citations count: relied on (not kept on purpose), refused, current."""
+
+    def relied_on(self):
+        """Citations the article relies on as evidence: not marked intentional with a reason."""
+        return self.filter(intentional_reason="")
+
+    def relying_on_refused(self):
+        """Relied-on citations of a retracted or withdrawn source (submit refuses them)."""
+        return self.relied_on().filter(source__status__in=Source.REFUSED_STATUSES)
+
+    def relying_on_concern(self):
+        """Relied-on citations of a source under an expression of concern."""
+        return self.relied_on().filter(source__status=Source.Status.EXPRESSION_OF_CONCERN)
+
+    def current(self):
+        """Citations in their article's live or working revision."""
+        return self.filter(current_revision_q("revision"))
+
+
 class RevisionCitation(models.Model):
     """One numbered reference of a revision: the source, the key used, the formatted entry."""
 
@@ -234,6 +278,8 @@ class RevisionCitation(models.Model):
     entry_html = models.TextField(blank=True)
     backlinks = models.JSONField(default=list, blank=True)
     intentional_reason = models.TextField(blank=True)
+
+    objects = RevisionCitationQuerySet.as_manager()
 
     class Meta:
         ordering = ["revision", "number"]

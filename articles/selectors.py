@@ -27,9 +27,7 @@ _AUDIENCE_ORDER = {value: index for index, value in enumerate(Article.Audience.v
 
 def live_articles() -> QuerySet[Article]:
     """Articles readers may see: approved at least once (a live revision) and not archived."""
-    return Article.objects.filter(live_revision__isnull=False).exclude(
-        status=Article.Status.ARCHIVED
-    )
+    return Article.objects.live()
 
 
 def reader_article_list(*, q: str = "", topic: str = "", audience: str = "") -> QuerySet[Article]:

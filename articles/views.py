@@ -49,7 +49,7 @@ DEFAULT_DISCLAIMER = (
     "another qualified health professional about a medical condition, and never ignore "
     "professional advice or delay seeking it because of something you read here."
 )
-_RETRACTED = {Source.Status.RETRACTED, Source.Status.WITHDRAWN}
+
 _SCHEMA_AUDIENCE = {Article.Audience.PATIENTS: "Patient", Article.Audience.CLINICIANS: "Clinician"}
 _HEADING_TAG = re.compile(r"<(/?)h([1-6])\b")
 # What json_script escapes, so the JSON-LD block cannot close its <script> element.
@@ -290,7 +290,9 @@ def _notices(article: Article, references: list[dict]) -> list[str]:
             "may be out of date."
         )
     unintentional = [r for r in references if not r["intentional_reason"]]
-    if article.flag_citation_retracted or any(r["status"] in _RETRACTED for r in unintentional):
+    if article.flag_citation_retracted or any(
+        r["status"] in Source.REFUSED_STATUSES for r in unintentional
+    ):
         notices.append(
             "A source cited in this article has been retracted or withdrawn since the article "
             "was reviewed. Our medical reviewers have been asked to re-check it; the affected "

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class Source(models.Model):
@@ -30,6 +30,15 @@ class Source(models.Model):
     REFUSED_STATUSES = (Status.RETRACTED, Status.WITHDRAWN)
     #: Statuses that flag the articles citing the source.
     FLAGGING_STATUSES = (Status.RETRACTED, Status.WITHDRAWN, Status.EXPRESSION_OF_CONCERN)
+    #: How grave each status is: imports and registry checks only ever raise it.
+    SEVERITY = {
+        Status.ACTIVE: 0,
+        Status.CORRECTED: 1,
+        Status.SUPERSEDED: 2,
+        Status.EXPRESSION_OF_CONCERN: 3,
+        Status.WITHDRAWN: 4,
+        Status.RETRACTED: 4,
+    }
 
     key = models.CharField(max_length=200, unique=True)
     type = models.CharField(max_length=40, default="article-journal")
@@ -116,3 +125,15 @@ class SourceStatusEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_id}: {self.from_status} → {self.to_status}"
+
+
+def current_revision_q(revision: str) -> Q:
+    """The revision at ORM path ``revision`` is its article's live or working one.
+
+    The rule behind "cited by a live or working revision", written once: citing
+    counts, citation tracking and the integrity checks all build on it. Paths
+    through the reverse relations keep this app from importing the articles app.
+    """
+    return Q(**{f"{revision}__article__live_revision": F(revision)}) | Q(
+        **{f"{revision}__article__latest_revision": F(revision)}
+    )

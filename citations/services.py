@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from reviewsite import errors
@@ -19,7 +19,7 @@ from reviewsite.roles import is_editor, is_reviewer
 from . import lookup
 from .identifiers import InvalidIdentifier, duplicate_signature, normalize_doi, normalize_pmid
 from .importers import ParsedEntry, finalize_record, parse_file
-from .models import Source, SourceStatusEvent
+from .models import Source, SourceStatusEvent, current_revision_q
 from .signals import source_status_changed
 
 #: Fields of our record format that map one to one onto Source columns.
@@ -30,16 +30,6 @@ RECORD_FIELDS = (
 
 #: Largest file the import accepts (the API and the command both refuse bigger ones).
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
-
-#: How severe a status is: an import or lookup may raise a source's status, never lower it.
-STATUS_SEVERITY = {
-    Source.Status.ACTIVE: 0,
-    Source.Status.CORRECTED: 1,
-    Source.Status.SUPERSEDED: 2,
-    Source.Status.EXPRESSION_OF_CONCERN: 3,
-    Source.Status.WITHDRAWN: 4,
-    Source.Status.RETRACTED: 4,
-}
 
 # SQLite refuses statements with more than 999 parameters on older builds; stay well below.
 _IN_CHUNK = 500
@@ -413,7 +403,7 @@ def _merge_into(source: Source, record: dict, library: _Library) -> list[str]:
         setattr(source, name, record[name])
         changed.append(name)
     status = record.get("status") or Source.Status.ACTIVE
-    if STATUS_SEVERITY[status] > STATUS_SEVERITY[source.status]:
+    if Source.SEVERITY[status] > Source.SEVERITY[source.status]:
         source.status = status
         _apply_notice(source, record.get("status_notice"))
         source.status_changed_at = timezone.now()
@@ -683,9 +673,7 @@ def sources_with_citing_count() -> QuerySet[Source]:
     revision cites them. One aggregate over the reverse relation, so citations never
     imports the articles app."""
     revision = "revision_citations__revision"
-    current = Q(**{f"{revision}__article__live_revision": F(revision)}) | Q(
-        **{f"{revision}__article__latest_revision": F(revision)}
-    )
+    current = current_revision_q(revision)
     # Django drops Meta.ordering from aggregating queries; pagination needs an order.
     return Source.objects.annotate(
         citing_count=Count(f"{revision}__article", filter=current, distinct=True)

@@ -34,13 +34,11 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from articles.models import Article, RevisionCitation
+from articles.models import Article, RevisionCitation, live_q
 from citations.models import Source
 
 from . import notifications
 from .models import AuditEvent, ReviewAssignment
-
-S = Article.Status
 
 #: How many slugs per kind of change a result keeps for reports (counts are exact).
 REPORT_LIMIT = 1000
@@ -198,7 +196,7 @@ def _sweep_conditions(now: datetime) -> tuple[Q, Q]:
     # Served to readers: a live revision and not archived. An approved article whose
     # working copy is being edited again (status draft) still serves its live revision,
     # and that page still needs its review.
-    live = Q(live_revision__isnull=False, next_review_due__isnull=False) & ~Q(status=S.ARCHIVED)
+    live = live_q() & Q(next_review_due__isnull=False)
     overdue = live & Q(next_review_due__lte=now)
     due_soon = live & Q(next_review_due__gt=now, next_review_due__lte=soon)
     return overdue, due_soon
@@ -380,15 +378,16 @@ def propagate_source_status(*, source_id: int) -> PropagationResult:
     now = timezone.now()
     # Same rules as services.live_citation_flags, as SQL: only the live revision's
     # citations count, and a citation kept on purpose (with a reason) never flags.
-    counted = RevisionCitation.objects.filter(
-        revision=OuterRef("live_revision"), intentional_reason=""
+    counted = RevisionCitation.objects.relied_on().filter(revision=OuterRef("live_revision"))
+    wants_retracted = Exists(
+        RevisionCitation.objects.relying_on_refused().filter(revision=OuterRef("live_revision"))
     )
-    wants_retracted = Exists(counted.filter(source__status__in=Source.REFUSED_STATUSES))
-    wants_concern = Exists(counted.filter(source__status=Source.Status.EXPRESSION_OF_CONCERN))
+    wants_concern = Exists(
+        RevisionCitation.objects.relying_on_concern().filter(revision=OuterRef("live_revision"))
+    )
     citing = (
-        Article.objects.order_by()
-        .filter(live_revision__isnull=False)
-        .exclude(status=S.ARCHIVED)
+        Article.objects.live()
+        .order_by()
         .filter(
             Exists(
                 RevisionCitation.objects.filter(

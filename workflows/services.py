@@ -359,9 +359,8 @@ def _citation_problems(revision: ArticleRevision) -> dict:
             for m in revision.unresolved_markers
         ]
     refused = (
-        RevisionCitation.objects.filter(
-            revision=revision, source__status__in=Source.REFUSED_STATUSES, intentional_reason=""
-        )
+        RevisionCitation.objects.relying_on_refused()
+        .filter(revision=revision)
         .select_related("source")
         .order_by("number")
     )
@@ -505,12 +504,13 @@ def _make_live(article: Article, revision: ArticleRevision, actor) -> None:
 def live_citation_flags(revision: ArticleRevision) -> tuple[bool, bool]:
     """(cites a retracted/withdrawn source, cites one under an expression of concern)."""
     statuses = set(
-        RevisionCitation.objects.filter(revision=revision, intentional_reason="").values_list(
-            "source__status", flat=True
-        )
+        RevisionCitation.objects.relied_on()
+        .filter(revision=revision)
+        .values_list("source__status", flat=True)
     )
-    retracted = bool(statuses & {Source.Status.RETRACTED, Source.Status.WITHDRAWN})
-    return retracted, Source.Status.EXPRESSION_OF_CONCERN in statuses
+    return bool(statuses & set(Source.REFUSED_STATUSES)), (
+        Source.Status.EXPRESSION_OF_CONCERN in statuses
+    )
 
 
 def article_recertify(*, article_id: int, actor, comment: str = "") -> Article:
