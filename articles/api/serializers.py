@@ -36,8 +36,18 @@ class RevisionSerializer(serializers.ModelSerializer):
         ]
 
 
+class ReaderCitingArticleSerializer(serializers.ModelSerializer):
+    """A live article whose live revision cites the source, as readers see it."""
+
+    title = serializers.CharField(source="live_revision.title", read_only=True)
+
+    class Meta:
+        model = Article
+        fields = ["id", "slug", "title", "flags"]
+
+
 class CitingArticleSerializer(serializers.ModelSerializer):
-    """An article citing a source, and in which of its revisions."""
+    """An article citing a source, and in which of its revisions (editorial staff)."""
 
     title = serializers.SerializerMethodField()
     cited_in_live = serializers.SerializerMethodField()

@@ -5,34 +5,27 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from articles.api.serializers import CitationSerializer
-from articles.models import Article
-from reviewsite.roles import is_staff_member
+from articles.models import Article, revision_shown_to
 from workflows.models import AuditEvent
 from workflows.transitions import allowed_api_actions
 
 
-class ReviewerSerializer(serializers.Serializer):
-    """A reviewer as the API shows them."""
+class PublicReviewerSerializer(serializers.Serializer):
+    """A reviewer as readers see them (schema only; rows are built as dicts)."""
+
+    display_name = serializers.CharField()
+    credentials = serializers.CharField()
+
+
+class ReviewerSerializer(PublicReviewerSerializer):
+    """A reviewer as editorial staff see them (schema only)."""
 
     id = serializers.IntegerField()
     username = serializers.CharField()
-    display_name = serializers.SerializerMethodField()
-    credentials = serializers.SerializerMethodField()
-
-    def _profile(self, user):
-        return getattr(user, "reviewer_profile", None)
-
-    def get_display_name(self, user) -> str:
-        profile = self._profile(user)
-        return profile.display_name if profile else user.get_full_name() or user.username
-
-    def get_credentials(self, user) -> str:
-        profile = self._profile(user)
-        return profile.credentials if profile else ""
 
 
-class ArticleSerializer(serializers.ModelSerializer):
-    """An article: staff see the working copy, readers the live revision."""
+class ReaderArticleSerializer(serializers.ModelSerializer):
+    """An article as readers get it: the live revision, nothing of the working copy."""
 
     title = serializers.SerializerMethodField()
     summary = serializers.SerializerMethodField()
@@ -42,7 +35,6 @@ class ArticleSerializer(serializers.ModelSerializer):
     flags = serializers.ListField(child=serializers.CharField(), read_only=True)
     reviewers = serializers.SerializerMethodField()
     citations = serializers.SerializerMethodField()
-    allowed_actions = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -57,28 +49,24 @@ class ArticleSerializer(serializers.ModelSerializer):
             "topic",
             "variant_group",
             "status",
-            "version",
             "live_revision",
-            "latest_revision",
             "last_updated",
             "last_reviewed",
             "next_review_due",
             "review_interval_days",
-            "required_approvals",
             "flags",
             "reviewers",
             "citations",
-            "allowed_actions",
             "url",
         ]
         read_only_fields = fields
 
-    def _staff(self) -> bool:
+    def _user(self):
         request = self.context.get("request")
-        return bool(request and is_staff_member(request.user))
+        return request.user if request else None
 
     def _revision(self, article):
-        return article.latest_revision if self._staff() else article.live_revision
+        return getattr(article, revision_shown_to(self._user()))
 
     def get_title(self, article) -> str:
         revision = self._revision(article)
@@ -93,25 +81,22 @@ class ArticleSerializer(serializers.ModelSerializer):
         return revision.body if revision else ""
 
     def get_status(self, article) -> str:
-        # Readers only ever see approved content.
-        return article.status if self._staff() else Article.Status.APPROVED
+        # A reader's article is its live revision, which is approved.
+        return Article.Status.APPROVED
 
-    @extend_schema_field(ReviewerSerializer(many=True))
+    def _reviewer(self, user) -> dict:
+        profile = getattr(user, "reviewer_profile", None)
+        return {
+            "display_name": (
+                profile.display_name if profile else user.get_full_name() or "Medical reviewer"
+            ),
+            "credentials": profile.credentials if profile else "",
+        }
+
+    @extend_schema_field(PublicReviewerSerializer(many=True))
     def get_reviewers(self, article) -> list[dict]:
         # Plain dicts: a nested serializer per article costs more than the query.
-        reviewers = []
-        for assignment in article.review_assignments.all():
-            user = assignment.reviewer
-            profile = getattr(user, "reviewer_profile", None)
-            reviewers.append(
-                {
-                    "id": user.pk,
-                    "username": user.username,
-                    "display_name": profile.display_name if profile else user.username,
-                    "credentials": profile.credentials if profile else "",
-                }
-            )
-        return reviewers
+        return [self._reviewer(a.reviewer) for a in article.review_assignments.all()]
 
     @extend_schema_field(CitationSerializer(many=True))
     def get_citations(self, article) -> list[dict]:
@@ -123,14 +108,40 @@ class ArticleSerializer(serializers.ModelSerializer):
             for c in revision.citations.all()
         ]
 
-    def get_allowed_actions(self, article) -> list[str]:
-        request = self.context.get("request")
-        if not self._staff():
-            return []
-        return allowed_api_actions(article.status, request.user)
-
     def get_url(self, article) -> str:
         return f"{settings.SITE_URL}{article.get_absolute_url()}"
+
+
+class ArticleSerializer(ReaderArticleSerializer):
+    """An article as editorial staff get it: the working copy and its workflow state."""
+
+    allowed_actions = serializers.SerializerMethodField()
+
+    class Meta(ReaderArticleSerializer.Meta):
+        fields = [
+            *ReaderArticleSerializer.Meta.fields[:9],
+            "version",
+            "live_revision",
+            "latest_revision",
+            *ReaderArticleSerializer.Meta.fields[10:-1],
+            "required_approvals",
+            "allowed_actions",
+            "url",
+        ]
+        read_only_fields = fields
+
+    def get_status(self, article) -> str:
+        return article.status
+
+    def _reviewer(self, user) -> dict:
+        return {"id": user.pk, "username": user.username, **super()._reviewer(user)}
+
+    @extend_schema_field(ReviewerSerializer(many=True))
+    def get_reviewers(self, article) -> list[dict]:
+        return super().get_reviewers(article)
+
+    def get_allowed_actions(self, article) -> list[str]:
+        return allowed_api_actions(article.status, self._user())
 
 
 _AUDIENCES = Article.Audience.choices

@@ -1,5 +1,8 @@
 """The article API: list, create, detail with ETag, PATCH with If-Match, actions, history."""
 
+import hashlib
+import json
+
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -11,7 +14,13 @@ from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnl
 from rest_framework.response import Response
 
 from articles.api.serializers import RevisionSerializer
-from articles.models import Article, ArticleRevision, RevisionCitation
+from articles.models import (
+    Article,
+    ArticleRevision,
+    RevisionCitation,
+    revision_shown_to,
+    sees_working_copies,
+)
 from reviewsite.roles import is_managing_editor, is_reviewer, is_staff_member
 from workflows import services
 from workflows.models import ReviewAssignment
@@ -25,6 +34,7 @@ from .serializers import (
     ArticleSerializer,
     AssignReviewersInput,
     AuditEventSerializer,
+    ReaderArticleSerializer,
     TransitionErrorSerializer,
     reject_unknown_fields,
 )
@@ -32,11 +42,10 @@ from .serializers import (
 
 def article_queryset(user, base=None):
     """Visible articles, with everything the representation needs in constant queries."""
-    staff = is_staff_member(user)
-    shown = "latest_revision" if staff else "live_revision"
+    shown = revision_shown_to(user)
     if base is None:
         base = Article.objects.visible_to(user).order_by("-last_updated", "-id")
-    return base.select_related("latest_revision", "live_revision").prefetch_related(
+    return base.select_related(shown).prefetch_related(
         Prefetch(
             f"{shown}__citations",
             queryset=RevisionCitation.objects.only(
@@ -50,6 +59,15 @@ def article_queryset(user, base=None):
             ),
         ),
     )
+
+
+def _etag(user, article: Article, data) -> str:
+    """Staff: the working copy's version (what If-Match names). Readers: a digest of what
+    they were sent, so the tag never moves when only the working copy changes."""
+    if sees_working_copies(user):
+        return article.etag
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return f'"live-{digest[:32]}"'
 
 
 _ERRORS = {
@@ -73,17 +91,25 @@ class ArticleViewSet(
     def get_queryset(self):
         return article_queryset(self.request.user)
 
+    def get_serializer_class(self):
+        if sees_working_copies(self.request.user):
+            return ArticleSerializer
+        return ReaderArticleSerializer
+
+    @extend_schema(responses=ArticleSerializer)
     def retrieve(self, request, *args, **kwargs):
         article = self.get_object()
-        etag = article.etag
+        data = self.get_serializer(article).data
+        etag = _etag(request.user, article, data)
         if request.headers.get("If-None-Match") == etag:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return Response(self.get_serializer(article).data, headers={"ETag": etag})
+        return Response(data, headers={"ETag": etag})
 
     def _respond(self, article_id: int, code=status.HTTP_200_OK) -> Response:
         article = get_object_or_404(self.get_queryset(), pk=article_id)
+        data = self.get_serializer(article).data
         return Response(
-            self.get_serializer(article).data, status=code, headers={"ETag": article.etag}
+            data, status=code, headers={"ETag": _etag(self.request.user, article, data)}
         )
 
     @extend_schema(request=ArticleCreateInput, responses={201: ArticleSerializer, **_ERRORS})
