@@ -30,10 +30,12 @@ def test_article_page_queries_do_not_grow_with_citations(
     # the disclaimer.
     with django_assert_num_queries(5):
         cold = client.get(url)
+    assert cold.status_code == 200
     assert cold.content.decode().count('class="reference') >= citations
     # Cached: one query, for the cache key.
     with django_assert_num_queries(1):
         warm = client.get(url)
+    assert warm.status_code == 200
     assert warm.content == cold.content
 
 
@@ -44,9 +46,9 @@ def test_variant_article_page_costs_one_more_query_whatever_the_citations(
     article = cited_article(article_in, editor, reviewer, citations, variant_group="ms")
     url = article.get_absolute_url()
     with django_assert_num_queries(6):
-        client.get(url)
+        assert client.get(url).status_code == 200
     with django_assert_num_queries(2):
-        client.get(url)
+        assert client.get(url).status_code == 200
 
 
 @pytest.mark.parametrize("articles", [1, 25])
@@ -57,7 +59,7 @@ def test_list_page_queries_do_not_grow_with_articles(
         article_in("approved", editor=editor, reviewer=reviewer, title=f"Article {n}")
     # count, page, topics
     with django_assert_num_queries(3):
-        client.get("/", {"q": "Article"})
+        assert client.get("/", {"q": "Article"}).status_code == 200
 
 
 def test_policy_feed_and_sitemap_queries_are_bounded(
@@ -66,11 +68,11 @@ def test_policy_feed_and_sitemap_queries_are_bounded(
     for n in range(5):
         article_in("approved", editor=editor, reviewer=reviewer, title=f"Article {n}")
     with django_assert_max_num_queries(2):
-        client.get("/editorial-policy/")
+        assert client.get("/editorial-policy/").status_code == 200
     with django_assert_max_num_queries(1):
-        client.get("/feed/")
+        assert client.get("/feed/").status_code == 200
     with django_assert_max_num_queries(2):
-        client.get("/sitemap.xml")
+        assert client.get("/sitemap.xml").status_code == 200
 
 
 def test_preview_queries_do_not_grow_with_citations(
@@ -83,7 +85,7 @@ def test_preview_queries_do_not_grow_with_citations(
     for article in (small, large):
         url = reverse("articles:preview", kwargs={"pk": article.pk})
         with django_assert_max_num_queries(10) as captured:
-            client.get(url)
+            assert client.get(url).status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1]
 

@@ -401,6 +401,7 @@ def test_article_detail_query_count_does_not_grow(
     client = client_for(editor)
     with django_assert_num_queries(3):
         response = client.get(f"/api/v1/articles/{article.pk}/")
+    assert response.status_code == 200
     assert len(response.json()["citations"]) == citations
 
 
