@@ -211,6 +211,13 @@ class ArticleRevision(models.Model):
     unresolved_markers = models.JSONField(default=list, blank=True)
     # Keys cited on purpose despite a retracted/withdrawn status: {key: reason}.
     intentional_citations = models.JSONField(default=dict, blank=True)
+    # Who the revision is written for and where it is filed: reviewed with the content,
+    # and copied to the article (what readers filter by) when the revision goes live.
+    audience = models.CharField(
+        max_length=20, choices=Article.Audience.choices, default=Article.Audience.GENERAL
+    )
+    topic = models.CharField(max_length=100, blank=True)
+    variant_group = models.SlugField(max_length=200, blank=True)
     citation_style = models.CharField(max_length=100, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_revisions"
@@ -235,6 +242,14 @@ class ArticleRevision(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Article revisions are immutable")
+
+    #: The article's fields a revision carries, reviewed with its content.
+    METADATA_FIELDS = ("audience", "topic", "variant_group")
+
+    @property
+    def metadata(self) -> dict:
+        """Audience, topic and variant group as this revision has them."""
+        return {name: getattr(self, name) for name in self.METADATA_FIELDS}
 
     @staticmethod
     def hash_content(*, title: str, summary: str, body: str, intentional: dict) -> str:

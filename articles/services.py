@@ -32,6 +32,14 @@ class Content:
     summary: str
     body: str
     intentional: dict  # {citation key: reason} for retracted/withdrawn sources cited on purpose
+    audience: str = Article.Audience.GENERAL
+    topic: str = ""
+    variant_group: str = ""
+
+    @property
+    def metadata(self) -> dict:
+        """The metadata a revision carries (``ArticleRevision.METADATA_FIELDS``)."""
+        return {name: getattr(self, name) for name in ArticleRevision.METADATA_FIELDS}
 
 
 def resolve_keys(keys) -> dict[str, Source]:
@@ -159,7 +167,11 @@ def revision_create(*, article: Article, content: Content, author) -> ArticleRev
         intentional=content.intentional,
     )
     current = article.latest_revision
-    if current is not None and current.content_hash == content_hash:
+    if (
+        current is not None
+        and current.content_hash == content_hash
+        and current.metadata == content.metadata
+    ):
         return None
     number = (article.revisions.aggregate(n=Max("number"))["n"] or 0) + 1
     revision = ArticleRevision(
@@ -171,6 +183,7 @@ def revision_create(*, article: Article, content: Content, author) -> ArticleRev
         intentional_citations=content.intentional,
         content_hash=content_hash,
         author=author,
+        **content.metadata,
     )
     citations = _render(revision)
     revision.save()

@@ -211,7 +211,15 @@ def article_create(
         actor
     ):
         raise ActionForbidden("Only Managing editors may set review intervals or approvals.")
-    content = Content(title=title, summary=summary, body=body, intentional=intentional or {})
+    content = Content(
+        title=title,
+        summary=summary,
+        body=body,
+        intentional=intentional or {},
+        audience=audience,
+        topic=topic,
+        variant_group=variant_group,
+    )
     validate_content(content)
     _validate_settings(review_interval_days, required_approvals)
     taken = ValidationError({"slug": ["An article with this slug already exists."]})
@@ -259,7 +267,7 @@ def _validate_settings(review_interval_days, required_approvals) -> None:
 
 
 _CONTENT_FIELDS = ("title", "summary", "body", "intentional_citations")
-_META_FIELDS = ("audience", "topic", "variant_group")
+_META_FIELDS = ArticleRevision.METADATA_FIELDS
 _MANAGING_FIELDS = ("review_interval_days", "required_approvals")
 
 
@@ -299,34 +307,51 @@ def article_edit(
             summary=changes.get("summary", current.summary),
             body=changes.get("body", current.body),
             intentional=changes.get("intentional_citations", current.intentional_citations),
+            **{f: changes.get(f, getattr(current, f)) for f in _META_FIELDS},
         )
-        content_changed = current.content_hash != ArticleRevision.hash_content(
-            title=content.title,
-            summary=content.summary,
-            body=content.body,
-            intentional=content.intentional,
+        content_changed = current.metadata != content.metadata or (
+            current.content_hash
+            != ArticleRevision.hash_content(
+                title=content.title,
+                summary=content.summary,
+                body=content.body,
+                intentional=content.intentional,
+            )
         )
-        meta = {
+        settings_changed = {
             f: changes[f]
-            for f in _META_FIELDS + _MANAGING_FIELDS
+            for f in _MANAGING_FIELDS
             if f in changes and getattr(article, f) != changes[f]
         }
-        if not content_changed and not meta:
+        if not content_changed and not settings_changed:
             return None
         if content_changed:
             validate_content(content)
-        if "review_interval_days" in meta or "required_approvals" in meta:
+        if settings_changed:
             _validate_settings(
-                meta.get("review_interval_days", article.review_interval_days),
-                meta.get("required_approvals", article.required_approvals),
+                settings_changed.get("review_interval_days", article.review_interval_days),
+                settings_changed.get("required_approvals", article.required_approvals),
             )
-        for field, value in meta.items():
+        for field, value in settings_changed.items():
             setattr(article, field, value)
-        if "review_interval_days" in meta:
+        if "review_interval_days" in settings_changed:
             article.next_review_due = article.compute_next_review_due()
-        changed_fields.extend(sorted(set(changes) & set(_CONTENT_FIELDS + tuple(meta))))
+        changed_fields.extend(
+            sorted(
+                {f for f in _CONTENT_FIELDS if f in changes and content_changed}
+                | {
+                    f
+                    for f in _META_FIELDS
+                    if changes.get(f, getattr(current, f)) != getattr(current, f)
+                }
+                | set(settings_changed)
+            )
+        )
         if not content_changed:
             return None, article.status
+        if not article.is_live:
+            # Nothing is served yet: the article's own fields follow the working copy.
+            _copy_metadata(content.metadata, article)
         # Approvals of the previous revision no longer count: they bind to its hash.
         return revision_create(article=article, content=content, author=actor), S.DRAFT
 
@@ -489,6 +514,8 @@ def _make_live(article: Article, revision: ArticleRevision, actor) -> None:
     if previous_hash != revision.content_hash:
         article.last_updated = now
     article.live_revision = revision
+    # Readers filter and group by the article's fields: they take the approved values.
+    _copy_metadata(revision.metadata, article)
     article.live_submitted_at = article.submitted_at
     article.live_review_started_at = article.review_started_at
     article.last_reviewed = now
@@ -499,6 +526,11 @@ def _make_live(article: Article, revision: ArticleRevision, actor) -> None:
     retracted, concern = live_citation_flags(revision)
     article.flag_citation_retracted = retracted
     article.flag_citation_concern = concern
+
+
+def _copy_metadata(metadata: dict, article: Article) -> None:
+    for field, value in metadata.items():
+        setattr(article, field, value)
 
 
 def live_citation_flags(revision: ArticleRevision) -> tuple[bool, bool]:

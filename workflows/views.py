@@ -228,9 +228,7 @@ def article_edit(request, pk: int):
             "intentional_citations": ArticleForm.intentional_as_text(
                 revision.intentional_citations
             ),
-            "audience": article.audience,
-            "topic": article.topic,
-            "variant_group": article.variant_group,
+            **revision.metadata,
             "review_interval_days": article.review_interval_days,
             "required_approvals": article.required_approvals,
             "etag": article.etag,

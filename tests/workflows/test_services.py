@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from tests import factories
-from tests.helpers import make_article
+from tests.helpers import client_for, make_article
 from workflows import services
 from workflows.models import Approval, AuditEvent
 from workflows.services import ActionForbidden, TransitionNotAllowed
@@ -209,3 +209,42 @@ def test_edit_checks_the_expected_version_before_anything_else(editor):
         expected_version={article.version - 1, article.version},
     )
     assert saved.version == article.version + 1
+
+
+def test_an_audience_change_on_a_live_article_waits_for_review(editor, reviewer, client):
+    article = make_article(editor=editor, reviewer=reviewer, state="approved", topic="relapses")
+    edited = services.article_edit(
+        article_id=article.pk, actor=editor, changes={"audience": "clinicians", "topic": "mri"}
+    )
+    assert edited.status == "draft"
+    assert edited.latest_revision_id != edited.live_revision_id
+    assert edited.latest_revision.metadata == {
+        "audience": "clinicians",
+        "topic": "mri",
+        "variant_group": "",
+    }
+    # Readers still get what was reviewed: the article's own fields and the live revision.
+    stored = Article.objects.get(pk=article.pk)
+    assert (stored.audience, stored.topic) == ("general", "relapses")
+    reader = client.get("/api/v1/articles/", {"audience": "clinicians"}).json()
+    assert reader["count"] == 0
+    shown = client.get(f"/api/v1/articles/{article.pk}/").json()
+    assert (shown["audience"], shown["topic"]) == ("general", "relapses")
+    staff = client_for(editor).get(f"/api/v1/articles/{article.pk}/").json()
+    assert (staff["audience"], staff["topic"]) == ("clinicians", "mri")
+
+    services.article_submit(article_id=article.pk, actor=editor)
+    services.article_start_review(article_id=article.pk, actor=reviewer)
+    services.article_approve(article_id=article.pk, actor=reviewer)
+    approved = Article.objects.get(pk=article.pk)
+    assert (approved.audience, approved.topic) == ("clinicians", "mri")
+    assert client.get("/api/v1/articles/", {"audience": "clinicians"}).json()["count"] == 1
+
+
+def test_saving_the_same_metadata_again_makes_no_revision(editor):
+    article = make_article(editor=editor, audience="patients")
+    saved = services.article_edit(
+        article_id=article.pk, actor=editor, changes={"audience": "patients", "topic": ""}
+    )
+    assert saved.version == article.version
+    assert article.revisions.count() == 1

@@ -30,6 +30,9 @@ class ReaderArticleSerializer(serializers.ModelSerializer):
     title = serializers.SerializerMethodField()
     summary = serializers.SerializerMethodField()
     body = serializers.SerializerMethodField()
+    audience = serializers.SerializerMethodField()
+    topic = serializers.SerializerMethodField()
+    variant_group = serializers.SerializerMethodField()
     status = serializers.SerializerMethodField()
     review_interval_days = serializers.IntegerField(source="effective_review_interval_days")
     flags = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -79,6 +82,21 @@ class ReaderArticleSerializer(serializers.ModelSerializer):
     def get_body(self, article) -> str:
         revision = self._revision(article)
         return revision.body if revision else ""
+
+    @extend_schema_field(serializers.ChoiceField(choices=Article.Audience.choices))
+    def get_audience(self, article) -> str:
+        return self._metadata(article, "audience")
+
+    def get_topic(self, article) -> str:
+        return self._metadata(article, "topic")
+
+    def get_variant_group(self, article) -> str:
+        return self._metadata(article, "variant_group")
+
+    def _metadata(self, article, name: str) -> str:
+        # The revision shown carries what was reviewed; readers' equals the article's.
+        revision = self._revision(article)
+        return getattr(revision if revision else article, name)
 
     def get_status(self, article) -> str:
         # A reader's article is its live revision, which is approved.
