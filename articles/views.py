@@ -124,9 +124,10 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if last_modified is not None:
         response.headers["Last-Modified"] = http_date(last_modified)
     # Browsers revalidate with the ETag; retraction notices must not linger in caches.
-    patch_cache_control(
-        response, max_age=0, must_revalidate=True, private=authenticated, public=not authenticated
-    )
+    # One of "private" / "public", never both: patch_cache_control writes a False as
+    # "private=False", which caches read as "private".
+    visibility = {"private": True} if authenticated else {"public": True}
+    patch_cache_control(response, max_age=0, must_revalidate=True, **visibility)
     patch_vary_headers(response, ["Cookie"])
     return response
 

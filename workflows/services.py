@@ -26,6 +26,7 @@ from articles.services import (
 )
 from citations.models import Source
 from reviewsite.api import DomainError
+from reviewsite.conditional import if_match_passes
 from reviewsite.roles import REVIEWERS, is_editor, is_managing_editor, is_reviewer
 
 from . import notifications
@@ -239,7 +240,7 @@ def article_edit(*, article_id: int, actor, changes: dict, if_match: str | None 
                 .select_related("latest_revision", "live_revision")
                 .get(pk=article_id)
             )
-            if if_match is not None and if_match.strip() not in (article.etag, "*"):
+            if if_match is not None and not if_match_passes(if_match, article.etag):
                 raise PreconditionFailed(
                     "The article changed since you read it; fetch it again.",
                     etag=article.etag,
