@@ -4,7 +4,8 @@ Python's ``json`` module recurses once per nested array or object: about a
 thousand ``[`` (2 KB) raise ``RecursionError``, which DRF does not catch, so
 every endpoint that reads JSON answered 500 — unauthenticated, too. The depth
 is measured first, in linear time and without recursion, and a body nested
-deeper than :data:`MAX_JSON_DEPTH` is a 400 before ``json`` sees it.
+deeper than :data:`MAX_JSON_DEPTH` is a 400 before ``json`` sees it. A string
+holding NUL (``\\u0000``) is a 400 too: PostgreSQL cannot store it.
 """
 
 from __future__ import annotations
@@ -50,6 +51,26 @@ class BoundedJSONParser(parsers.JSONParser):
             )
         try:
             parse_constant = json.strict_constant if self.strict else None
-            return json.loads(text, parse_constant=parse_constant)
+            data = json.loads(text, parse_constant=parse_constant)
         except (ValueError, RecursionError) as exc:
             raise ParseError(f"JSON parse error - {exc}")
+        if _has_nul(data):
+            # PostgreSQL stores NUL neither in text nor in jsonb; forms refuse it as well.
+            raise ParseError("JSON parse error - strings may not contain NUL (\\u0000).")
+        return data
+
+
+def _has_nul(data) -> bool:
+    """True if any string (or object key) in the parsed ``data`` holds a NUL character."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False

@@ -26,7 +26,14 @@ from reviewsite.api import DomainError
 from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
 
 from . import selectors, services
-from .forms import ApprovalForm, ArticleForm, CommentForm, SourceImportForm, SourceStatusForm
+from .forms import (
+    ApprovalForm,
+    ArticleForm,
+    CommentForm,
+    SearchForm,
+    SourceImportForm,
+    SourceStatusForm,
+)
 from .transitions import API_ACTIONS, allowed_actions
 
 #: Labels of the action buttons on the review page, in the order they are shown.
@@ -110,7 +117,8 @@ def article_list(request):
     status = request.GET.get("status", "")
     if status not in Article.Status.values:
         status = ""
-    query = request.GET.get("q", "").strip()
+    search = SearchForm(request.GET)
+    query = search.query()
     page = Paginator(selectors.workspace_articles(status=status, query=query), 50).get_page(
         request.GET.get("page")
     )
@@ -121,9 +129,11 @@ def article_list(request):
             "page": page,
             "status": status,
             "query": query,
+            "search_problems": search.problems(),
             "statuses": Article.Status.choices,
             **_roles(request.user),
         },
+        status=400 if search.problems() else 200,
     )
 
 
@@ -328,7 +338,8 @@ def article_action(request, pk: int, action: str):
 
 
 def _library_context(request, import_form=None, report=None) -> dict:
-    query = request.GET.get("q", "").strip()
+    search = SearchForm(request.GET)
+    query = search.query()
     status = request.GET.get("status", "")
     if status not in Source.Status.values:
         status = ""
@@ -340,6 +351,7 @@ def _library_context(request, import_form=None, report=None) -> dict:
         "page": page,
         "rows": [{"source": s, "cited_in": cited.get(s.pk, [])} for s in page],
         "query": query,
+        "search_problems": search.problems(),
         "status": status,
         "statuses": Source.Status.choices,
         "import_form": import_form or SourceImportForm(),
@@ -351,7 +363,9 @@ def _library_context(request, import_form=None, report=None) -> dict:
 @staff_required
 def source_library(request):
     """Search the sources, see where each is cited, import a file."""
-    return render(request, "workflows/source_library.html", _library_context(request))
+    context = _library_context(request)
+    status = 400 if context["search_problems"] else 200
+    return render(request, "workflows/source_library.html", context, status=status)
 
 
 @staff_required
