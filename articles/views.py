@@ -31,6 +31,7 @@ from django.views.decorators.http import require_safe
 from markdown_it import MarkdownIt
 
 from citations.formatting import reference_links
+from citations.identifiers import InvalidIdentifier, normalize_url
 from citations.models import Source
 from citations.rendering import sanitize_html
 from reviewsite.roles import is_managing_editor, is_staff_member
@@ -368,6 +369,14 @@ def _json_ld(
     return mark_safe(text.translate(_JSON_SCRIPT_ESCAPES))  # noqa: S308 - escaped above
 
 
+def _web_url(url: str) -> bool:
+    """True for an http(s) URL (sources stored before the URL rule may hold others)."""
+    try:
+        return bool(normalize_url(url))
+    except InvalidIdentifier:
+        return False
+
+
 def _schema_citation(source: Source) -> dict:
     work: dict = {
         "@type": "ScholarlyArticle" if source.type == "article-journal" else "CreativeWork",
@@ -376,7 +385,7 @@ def _schema_citation(source: Source) -> dict:
     if source.doi:
         work["url"] = "https://doi.org/" + quote(source.doi, safe="/:;()[]._-~")
         work["identifier"] = f"doi:{source.doi}"
-    elif source.url:
+    elif _web_url(source.url):
         work["url"] = source.url
     if source.pmid:
         work["sameAs"] = f"https://pubmed.ncbi.nlm.nih.gov/{quote(source.pmid, safe='')}/"
