@@ -20,9 +20,15 @@ from rest_framework.settings import api_settings
 class TokenView(ObtainAuthToken):
     """Issue (POST) and revoke (DELETE) the caller's API token."""
 
-    # The project's parsers (depth-bounded JSON) and throttles, not ObtainAuthToken's.
+    # The project's parsers (depth-bounded JSON) and throttles, not ObtainAuthToken's none.
     parser_classes = api_settings.DEFAULT_PARSER_CLASSES
+    throttle_classes = api_settings.DEFAULT_THROTTLE_CLASSES
     throttle_scope = "auth-token"
+
+    def get_serializer_context(self):
+        # django-axes marks a lockout on the request it is given: give it Django's
+        # request, which its middleware sees, so a locked-out login answers 429.
+        return {**super().get_serializer_context(), "request": self.request._request}
 
     def get_permissions(self):
         if self.request.method == "DELETE":
