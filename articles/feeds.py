@@ -7,10 +7,25 @@ from django.utils.feedgenerator import Atom1Feed
 from . import selectors
 
 
+class PlainTextSummaryAtomFeed(Atom1Feed):
+    """Atom whose summaries are ``type="text"``.
+
+    Django writes ``type="html"``, which tells feed readers to decode the summary and
+    render it as HTML: a summary such as ``<img src=x onerror=...>`` would run there.
+    Our summaries are plain text, so they are declared as text (and XML-escaped).
+    """
+
+    def add_item_elements(self, handler, item):
+        summary = item["description"]
+        super().add_item_elements(handler, {**item, "description": None})
+        if summary is not None:
+            handler.addQuickElement("summary", summary, {"type": "text"})
+
+
 class LatestApprovalsFeed(Feed):
     """The 20 articles whose content most recently went live after medical review."""
 
-    feed_type = Atom1Feed
+    feed_type = PlainTextSummaryAtomFeed
     title = "Reviewsite: recently reviewed articles"
     subtitle = "Medical articles newly approved by a named medical reviewer."
     link = reverse_lazy("articles:list")

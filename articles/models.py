@@ -2,7 +2,6 @@
 the people and policy readers see."""
 
 import hashlib
-import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,9 +10,6 @@ from django.db.models import Q
 from django.urls import reverse
 
 from citations.models import Source, current_revision_q
-
-#: One entity tag of an If-Match / If-None-Match list: optional W/ and a quoted tag.
-_ENTITY_TAG = re.compile(r'(W/)?"([^"]*)"')
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -183,17 +179,22 @@ class Article(models.Model):
     def versions_matching(self, if_match: str | None) -> frozenset[int] | None:
         """The versions of this article an ``If-Match`` header names (RFC 9110 list).
 
-        None when any version will do (no header, or ``*``); weak tags never match,
-        because If-Match uses the strong comparison.
+        None when any version will do (no header, or ``*``); see
+        ``reviewsite.conditional.strong_tags`` for which tags count.
         """
-        if if_match is None or not if_match.strip() or if_match.strip() == "*":
+        from reviewsite.conditional import strong_tags
+
+        if if_match is None:
             return None
-        versions = set()
-        for weak, tag in _ENTITY_TAG.findall(if_match):
-            pk, _, version = tag.partition("-")
-            if not weak and pk == str(self.pk) and version.isdigit():
-                versions.add(int(version))
-        return frozenset(versions)
+        tags = strong_tags(if_match)
+        if tags is None:
+            return None
+        prefix = f'"{self.pk}-'
+        return frozenset(
+            int(tag[len(prefix) : -1])
+            for tag in tags
+            if tag.startswith(prefix) and tag[len(prefix) : -1].isdigit()
+        )
 
 
 class ArticleRevision(models.Model):

@@ -16,7 +16,7 @@ from django.utils.text import slugify
 
 from citations.formatting import format_entries
 from citations.identifiers import InvalidIdentifier, normalize_doi, normalize_pmid
-from citations.markers import MarkerSyntaxError, check_markers, find_markers
+from citations.markers import bound_problems, check_markers, find_markers_lenient, limit_problems
 from citations.models import Source
 from citations.rendering import render_article
 from citations.services import source_to_record
@@ -42,6 +42,9 @@ class Content:
         return {name: getattr(self, name) for name in ArticleRevision.METADATA_FIELDS}
 
 
+_RESOLVE_BATCH = 500
+
+
 def resolve_keys(keys) -> dict[str, Source]:
     """Map each marker key (citation key, ``doi:…`` or ``pmid:…``) to its source, in one query."""
     plain, dois, pmids = set(), {}, {}
@@ -58,8 +61,21 @@ def resolve_keys(keys) -> dict[str, Source]:
             continue
     if not (plain or dois or pmids):
         return {}
-    condition = Q(key__in=plain) | Q(doi__in=set(dois.values())) | Q(pmid__in=set(pmids.values()))
-    sources = list(Source.objects.filter(condition))
+    # In batches: SQLite allows a bounded number of query parameters.
+    terms = (
+        [("key", k) for k in plain]
+        + [("doi", d) for d in set(dois.values())]
+        + [("pmid", p) for p in set(pmids.values())]
+    )
+    sources = []
+    for start in range(0, len(terms), _RESOLVE_BATCH):
+        batch = terms[start : start + _RESOLVE_BATCH]
+        condition = Q()
+        for field in ("key", "doi", "pmid"):
+            values = [value for name, value in batch if name == field]
+            if values:
+                condition |= Q(**{f"{field}__in": values})
+        sources.extend(Source.objects.filter(condition))
     by_key = {s.key: s for s in sources}
     by_doi = {s.doi: s for s in sources if s.doi}
     by_pmid = {s.pmid: s for s in sources if s.pmid}
@@ -75,12 +91,12 @@ def resolve_keys(keys) -> dict[str, Source]:
 
 
 def marker_keys(body: str) -> list[str]:
-    """Every key cited in the body, in order (syntax errors are reported elsewhere)."""
-    try:
-        markers = find_markers(body)
-    except MarkerSyntaxError:
-        return []
-    return [item.key for marker in markers for item in marker.items]
+    """Every key cited by the well-formed markers, in order.
+
+    A malformed marker is its own problem (``syntax_problems``); it never stops the
+    others from resolving.
+    """
+    return [item.key for marker in find_markers_lenient(body) for item in marker.items]
 
 
 @dataclass(frozen=True)
@@ -126,7 +142,7 @@ def render_body(body: str) -> Rendering:
             )
             for c, source, entry in zip(rendered.citations, ordered, entries, strict=True)
         ],
-        problems=rendered.unresolved + syntax_problems(body),
+        problems=bound_problems(rendered.unresolved + syntax_problems(body)),
         style=style,
     )
 
@@ -229,6 +245,8 @@ def validate_content(content: Content) -> None:
         errors["title"] = ["This field may not be blank."]
     elif len(content.title) > 300:
         errors["title"] = ["Ensure this field has no more than 300 characters."]
+    if too_many := limit_problems(content.body):
+        errors["body"] = too_many
     if not isinstance(content.intentional, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and v.strip()
         for k, v in content.intentional.items()

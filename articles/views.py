@@ -31,6 +31,7 @@ from django.views.decorators.http import require_safe
 from markdown_it import MarkdownIt
 
 from citations.formatting import reference_links
+from citations.identifiers import InvalidIdentifier, normalize_url
 from citations.models import Source
 from citations.rendering import sanitize_html
 from reviewsite.roles import is_managing_editor, is_staff_member
@@ -124,9 +125,10 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if last_modified is not None:
         response.headers["Last-Modified"] = http_date(last_modified)
     # Browsers revalidate with the ETag; retraction notices must not linger in caches.
-    patch_cache_control(
-        response, max_age=0, must_revalidate=True, private=authenticated, public=not authenticated
-    )
+    # One of "private" / "public", never both: patch_cache_control writes a False as
+    # "private=False", which caches read as "private".
+    visibility = {"private": True} if authenticated else {"public": True}
+    patch_cache_control(response, max_age=0, must_revalidate=True, **visibility)
     patch_vary_headers(response, ["Cookie"])
     return response
 
@@ -369,6 +371,14 @@ def _json_ld(
     return mark_safe(text.translate(_JSON_SCRIPT_ESCAPES))  # noqa: S308 - escaped above
 
 
+def _web_url(url: str) -> bool:
+    """True for an http(s) URL (sources stored before the URL rule may hold others)."""
+    try:
+        return bool(normalize_url(url))
+    except InvalidIdentifier:
+        return False
+
+
 def _schema_citation(source: Source) -> dict:
     work: dict = {
         "@type": "ScholarlyArticle" if source.type == "article-journal" else "CreativeWork",
@@ -377,7 +387,7 @@ def _schema_citation(source: Source) -> dict:
     if source.doi:
         work["url"] = "https://doi.org/" + quote(source.doi, safe="/:;()[]._-~")
         work["identifier"] = f"doi:{source.doi}"
-    elif source.url:
+    elif _web_url(source.url):
         work["url"] = source.url
     if source.pmid:
         work["sameAs"] = f"https://pubmed.ncbi.nlm.nih.gov/{quote(source.pmid, safe='')}/"

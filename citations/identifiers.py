@@ -23,7 +23,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 __all__ = [
     "InvalidIdentifier",
@@ -35,6 +35,7 @@ __all__ = [
     "normalize_pmcid",
     "normalize_pmid",
     "normalize_title",
+    "normalize_url",
 ]
 
 
@@ -319,3 +320,33 @@ def duplicate_signature(record: Mapping[str, Any]) -> tuple[str, str, str]:
         name = first.get("family") or first.get("literal") or ""
         family = " ".join(_strip_accents(str(name)).casefold().split())
     return (title, year, family)
+
+
+#: Schemes a source's ``url`` may use: it becomes a link on reader pages and in JSON-LD.
+URL_SCHEMES = frozenset({"http", "https"})
+URL_MAX_LENGTH = 1000
+_URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f<>\"\\^`{|}]")
+
+
+def normalize_url(value: Any) -> str:
+    """A source URL, stripped; "" stays "". The one rule for import, API and rendering.
+
+    Only absolute ``http``/``https`` URLs with a host are accepted: ``javascript:``,
+    ``data:`` and the like would turn a reference into script on the reader page.
+    """
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    if len(text) > URL_MAX_LENGTH:
+        raise InvalidIdentifier(f"the URL is longer than {URL_MAX_LENGTH} characters")
+    if _URL_FORBIDDEN.search(text):
+        raise InvalidIdentifier(
+            f"{text[:80]!r} is not a URL: it contains spaces or control characters"
+        )
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        raise InvalidIdentifier(f"{text[:80]!r} is not a URL")
+    if parts.scheme.lower() not in URL_SCHEMES or not parts.hostname:
+        raise InvalidIdentifier(f"{text[:80]!r} is not an http(s) URL")
+    return text

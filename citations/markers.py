@@ -30,6 +30,12 @@ Rules (a deliberately small subset of pandoc's syntax):
   are backslash-escaped brackets (``\\[@x]``), link text (``[@x](url)``) and
   link reference definitions (``[@x]: url``).
 
+Limits (one home for them; the article services refuse a body past them with a
+400 naming the limit): at most :data:`MAX_MARKERS_PER_BODY` markers in a body and
+:data:`MAX_KEYS_PER_MARKER` keys in one marker. The parser stops reading a
+marker at the limit, so no input makes it (or what is stored about it) grow past
+the limit. Scanning is linear in the length of the text.
+
 Positions are 0-based character offsets into the original string; ``line``
 and ``column`` are 1-based (column counts characters). ``\\r\\n`` and ``\\r``
 count as line breaks.
@@ -38,6 +44,7 @@ count as line breaks.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,19 +54,29 @@ __all__ = [
     "CiteItem",
     "Marker",
     "MarkerSyntaxError",
+    "bound_problems",
     "check_markers",
     "find_markers",
     "find_markers_lenient",
+    "limit_problems",
     "parse_marker_at",
 ]
 
 # Internal punctuation allowed inside a plain key when followed by a letter/digit.
 _KEY_PUNCT = frozenset(":.#$%&-+?<>~/")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_BREAK_CHAR = re.compile(r"[\r\n]")
 _BACKTICKS = re.compile(r"`+")
 _DOI_BODY = re.compile(r"10\.\d+(?:\.\d+)*/\S")
 # Longest text we quote back in an error report, so a runaway line stays readable.
 _MAX_ERROR_TEXT = 120
+
+#: Most keys one marker may cite (``[@a; @b; …]``); real groups cite a handful.
+MAX_KEYS_PER_MARKER = 30
+#: Most citation markers one article body may hold.
+MAX_MARKERS_PER_BODY = 1000
+#: Most marker problems stored with a revision; one more entry says how many were left out.
+MAX_REPORTED_PROBLEMS = 50
 
 
 @dataclass(frozen=True)
@@ -85,9 +102,19 @@ class Marker:
 class MarkerSyntaxError(ValueError):
     """A marker that clearly started as a citation (``[@``) but is malformed."""
 
-    def __init__(self, message: str, *, position: int, line: int, column: int, text: str):
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: int,
+        line: int,
+        column: int,
+        text: str,
+        over_limit: bool = False,
+    ):
         super().__init__(f"{message} at line {line}, column {column}: {text!r}")
         self.message = message
+        self.over_limit = over_limit
         self.position = position
         self.line = line
         self.column = column
@@ -108,6 +135,7 @@ class _Failed:
 
     message: str
     end: int
+    over_limit: bool = False
 
 
 def _is_word(ch: str) -> bool:
@@ -120,13 +148,11 @@ def _skip_spaces(src: str, pos: int, limit: int) -> int:
     return pos
 
 
-def _line_end(src: str, pos: int) -> int:
-    end = len(src)
-    for brk in ("\n", "\r"):
-        found = src.find(brk, pos)
-        if found != -1:
-            end = min(end, found)
-    return end
+def _line_end(src: str, pos: int, limit: int | None = None) -> int:
+    """Offset of the first line break at or after ``pos`` (or ``limit`` / the end)."""
+    limit = len(src) if limit is None else limit
+    found = _BREAK_CHAR.search(src, pos, limit)
+    return found.start() if found else limit
 
 
 def _parse_doi(src: str, pos: int, limit: int) -> int:
@@ -193,15 +219,16 @@ def _parse_key(src: str, pos: int, limit: int) -> tuple[str, int] | _Failed:
     return src[pos:end], end
 
 
-def parse_marker_at(src: str, pos: int) -> _Parsed | _Failed | None:
+def parse_marker_at(src: str, pos: int, line_end: int | None = None) -> _Parsed | _Failed | None:
     """Parse a marker at ``src[pos]``: parsed, failed, or ``None`` if not a marker.
 
     Shared by :func:`find_markers` and the Markdown renderer so both agree on
-    what a citation is. Only the rest of the current line is examined.
+    what a citation is. Only the rest of the current line is examined (callers
+    that know where it ends pass ``line_end``, which keeps a scan linear).
     """
     if not src.startswith("[@", pos):
         return None
-    limit = _line_end(src, pos)
+    limit = _line_end(src, pos) if line_end is None else line_end
     items: list[CiteItem] = []
     cur = pos + 1
     while True:
@@ -224,6 +251,12 @@ def parse_marker_at(src: str, pos: int) -> _Parsed | _Failed | None:
             if not locator:
                 return _Failed("empty locator after ','", cur)
         items.append(CiteItem(key=key, locator=locator))
+        if len(items) > MAX_KEYS_PER_MARKER:
+            return _Failed(
+                f"a citation marker may cite at most {MAX_KEYS_PER_MARKER} keys",
+                cur,
+                over_limit=True,
+            )
         if cur >= limit:
             return _Failed("citation marker is not closed with ']' on this line", cur)
         if src[cur] == "]":
@@ -237,7 +270,7 @@ def parse_marker_at(src: str, pos: int) -> _Parsed | _Failed | None:
 # --- code regions -----------------------------------------------------------------------
 
 # Block parser only: we need the line ranges of fenced and indented code blocks.
-_BLOCK_MD = MarkdownIt("commonmark", {"html": False}).enable("table")
+_BLOCK_MD = MarkdownIt("commonmark", {"html": False}).enable("table").disable("inline")
 
 
 def _code_block_lines(markdown: str) -> set[int]:
@@ -328,6 +361,7 @@ def _scan(markdown: str) -> tuple[list[Marker], list[MarkerSyntaxError]]:
         if "[@" not in text:
             continue
         spans = _code_span_ranges(text)
+        span_starts = [a for a, _ in spans]
         line_iter = iter(chunk)
         line_no = next(line_iter)
         pos = text.find("[@")
@@ -336,8 +370,11 @@ def _scan(markdown: str) -> tuple[list[Marker], list[MarkerSyntaxError]]:
             while bounds[line_no][1] < absolute:
                 line_no = next(line_iter)
             resume = pos + 2
-            if not _escaped(text, pos) and not any(a <= pos < b for a, b in spans):
-                result = parse_marker_at(text, pos)
+            span = bisect_right(span_starts, pos) - 1
+            in_code = span >= 0 and pos < spans[span][1]
+            if not _escaped(text, pos) and not in_code:
+                line_end = bounds[line_no][1] - first
+                result = parse_marker_at(text, pos, line_end)
                 column = absolute - bounds[line_no][0] + 1
                 if isinstance(result, _Parsed):
                     after = text[result.end : result.end + 1]
@@ -357,8 +394,8 @@ def _scan(markdown: str) -> tuple[list[Marker], list[MarkerSyntaxError]]:
                         )
                         resume = result.end
                 elif isinstance(result, _Failed):
-                    close = text.find("]", pos, _line_end(text, pos))
-                    stop = close + 1 if close != -1 else _line_end(text, pos)
+                    close = text.find("]", pos, min(line_end, pos + _MAX_ERROR_TEXT))
+                    stop = close + 1 if close != -1 else line_end
                     errors.append(
                         MarkerSyntaxError(
                             result.message,
@@ -366,6 +403,7 @@ def _scan(markdown: str) -> tuple[list[Marker], list[MarkerSyntaxError]]:
                             line=line_no + 1,
                             column=column,
                             text=text[pos : min(stop, pos + _MAX_ERROR_TEXT)],
+                            over_limit=result.over_limit,
                         )
                     )
             pos = text.find("[@", resume)
@@ -385,6 +423,23 @@ def find_markers_lenient(markdown: str) -> list[Marker]:
     return _scan(markdown)[0]
 
 
+def limit_problems(markdown: str) -> list[str]:
+    """Messages for each limit the body exceeds (empty when within every limit)."""
+    markers, errors = _scan(markdown)
+    problems = [
+        f"{error.message}; line {error.line}, column {error.column} cites more."
+        for error in errors
+        if error.over_limit
+    ][:MAX_REPORTED_PROBLEMS]
+    count = len(markers) + len(errors)
+    if count > MAX_MARKERS_PER_BODY:
+        problems.insert(
+            0,
+            f"The body has {count} citation markers; at most {MAX_MARKERS_PER_BODY} are allowed.",
+        )
+    return problems
+
+
 def check_markers(markdown: str) -> list[dict[str, Any]]:
     """Return every malformed marker as a problem dict, without raising."""
     return [
@@ -397,3 +452,32 @@ def check_markers(markdown: str) -> list[dict[str, Any]]:
         }
         for error in _scan(markdown)[1]
     ]
+
+
+def bound_problems(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most MAX_REPORTED_PROBLEMS problems, each quoting a bounded marker text.
+
+    When some are left out, one last entry says how many, so a stored list (and
+    the 400 listing it) stays small whatever the body holds.
+    """
+    kept = [
+        {**problem, "marker": _shorten(problem.get("marker", ""))}
+        for problem in problems[:MAX_REPORTED_PROBLEMS]
+    ]
+    left_out = len(problems) - len(kept)
+    if left_out > 0:
+        kept.append(
+            {
+                "marker": "",
+                "key": "",
+                "position": None,
+                "line": None,
+                "column": None,
+                "error": f"… and {left_out} more marker problems not listed.",
+            }
+        )
+    return kept
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _MAX_ERROR_TEXT else text[: _MAX_ERROR_TEXT - 1] + "…"

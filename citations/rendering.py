@@ -40,7 +40,14 @@ from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
-from citations.markers import CiteItem, Marker, _Parsed, find_markers_lenient, parse_marker_at
+from citations.markers import (
+    CiteItem,
+    Marker,
+    _line_end,
+    _Parsed,
+    find_markers_lenient,
+    parse_marker_at,
+)
 from citations.numbering import EN_DASH, number_citations, number_groups
 
 __all__ = ["RenderedBody", "citation_plugin", "render_article", "sanitize_html", "slugify"]
@@ -132,14 +139,14 @@ def slugify(text: str) -> str:
 def _citation_rule(state: StateInline, silent: bool) -> bool:
     """Inline rule: turn a well-formed ``[@...]`` marker into a ``citation`` token."""
     pos = state.pos
-    if not state.src.startswith("[@", pos):
+    src = state.src
+    if not src.startswith("[@", pos):
         return False
-    src = state.src[: state.posMax]
-    result = parse_marker_at(src, pos)
+    result = parse_marker_at(src, pos, _next_break(state))
     if not isinstance(result, _Parsed):
         # Malformed markers stay visible as text; check_markers reports them.
         return False
-    after = src[result.end : result.end + 1]
+    after = src[result.end : result.end + 1] if result.end < state.posMax else ""
     if after == "(":
         return False  # "[@x](url)" is a link, as in find_markers
     if after == ":" and (pos == 0 or src[pos - 1] == "\n"):
@@ -150,6 +157,22 @@ def _citation_rule(state: StateInline, silent: bool) -> bool:
         token.meta = {"items": result.items}
     state.pos = result.end
     return True
+
+
+def _next_break(state: StateInline) -> int:
+    """End of the line at ``state.pos``, remembered per inline block so scans stay linear."""
+    # (src, posMax, from, end): no line break lies between ``from`` and ``end``.
+    cached = state.env.get("_citation_line_end")
+    if (
+        cached
+        and cached[0] is state.src
+        and cached[1] == state.posMax
+        and cached[2] <= state.pos <= cached[3]
+    ):
+        return cached[3]
+    end = _line_end(state.src, state.pos, state.posMax)
+    state.env["_citation_line_end"] = (state.src, state.posMax, state.pos, end)
+    return end
 
 
 def _heading_ids_rule(state: StateCore) -> None:

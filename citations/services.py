@@ -17,7 +17,13 @@ from reviewsite import errors
 from reviewsite.roles import is_editor, is_reviewer
 
 from . import lookup
-from .identifiers import InvalidIdentifier, duplicate_signature, normalize_doi, normalize_pmid
+from .identifiers import (
+    InvalidIdentifier,
+    duplicate_signature,
+    normalize_doi,
+    normalize_pmid,
+    normalize_url,
+)
 from .importers import ParsedEntry, finalize_record, parse_file
 from .models import Source, SourceStatusEvent, current_revision_q
 from .signals import source_status_changed
@@ -106,9 +112,25 @@ def clean_record(data: dict) -> dict:
             }
         )
     errors = _length_errors(record)
+    try:
+        record["url"] = normalize_url(record["url"])
+    except InvalidIdentifier as exc:
+        errors["url"] = [f"{exc}; give an http:// or https:// address."]
     if errors:
         raise ValidationError(errors)
     return record
+
+
+def _checked_url(record: dict) -> tuple[dict, str | None]:
+    """The record with a usable ``url`` (or none), and a note when one was dropped.
+
+    Every importer and the lookup pass through here before a source is stored, so
+    the URL rule of ``identifiers.normalize_url`` holds however a source arrives.
+    """
+    try:
+        return {**record, "url": normalize_url(record.get("url"))}, None
+    except InvalidIdentifier as exc:
+        return {**record, "url": ""}, f"url dropped: {exc} (only http and https links are kept)"
 
 
 def _apply_notice(source: Source, notice: dict | None) -> None:
@@ -176,6 +198,21 @@ def _new_source(record: dict, actor, evidence_type: str | None = None) -> Source
     return source
 
 
+def _free_key(key: str) -> str:
+    """``key``, or ``key-2``, ``key-3``... the first one no source has (one query)."""
+    taken = set(
+        Source.objects.filter(Q(key=key) | Q(key__startswith=f"{key}-")).values_list(
+            "key", flat=True
+        )
+    )
+    if key not in taken:
+        return key
+    n = 2
+    while f"{key}-{n}" in taken:
+        n += 1
+    return f"{key}-{n}"
+
+
 def _identifier_conflicts(record: dict, *, exclude: int | None = None) -> dict:
     """Field errors for each key/DOI/PMID/PMCID another source already has (one query)."""
     condition = Q()
@@ -214,6 +251,10 @@ def source_create(*, actor, data: dict, evidence_type: str | None = None) -> Sou
     """Add a source; refuses a DOI/PMID/key that the library already has."""
     _require_editor(actor)
     record = clean_record(data)
+    if not " ".join(str(data.get("key") or "").split()):
+        # The key was generated (familyYYYYword): make it unique rather than refuse a key
+        # the client never sent.
+        record["key"] = _free_key(record["key"])
     evidence_type = evidence_type or data.get("evidence_type") or Source.EvidenceType.OTHER
     if evidence_type not in Source.EvidenceType.values:
         raise ValidationError({"evidence_type": [f"{evidence_type!r} is not a valid choice."]})
@@ -487,6 +528,9 @@ class _Importer:
             self._record(entry, "refused", reason=f"{name}: {messages[0]}")
             return
         notes = list(entry.warnings or [])
+        record, url_note = _checked_url(record)
+        if url_note:
+            notes.append(url_note)
         existing, how = self.library.duplicate_of(record)
         if existing is not None:
             self._merge(entry, record, existing, how, notes)

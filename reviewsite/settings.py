@@ -6,6 +6,7 @@ to start without ``DJANGO_SECRET_KEY``.
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "citations",
     "articles",
     "workflows",
@@ -54,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "reviewsite.middleware.ContentSecurityPolicyMiddleware",
+    # Last: turns a login lockout into a 429 (reviewsite.throttling.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "reviewsite.urls"
@@ -107,9 +111,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out username or address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/workspace/"
 LOGOUT_REDIRECT_URL = "/"
+
+# --- Rate limits (reviewsite/throttling.py; README "Security and limits") ----------
+# Failed logins, counted per username and per client address, on /accounts/login/,
+# /admin/login/ and POST /api/v1/auth/token/.
+AXES_ENABLED = env.bool("REVIEWSITE_LOGIN_THROTTLE", default=True)
+AXES_FAILURE_LIMIT = env.int("REVIEWSITE_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("REVIEWSITE_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "reviewsite.throttling.lockout_response"
 
 # --- I18n ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -156,10 +175,27 @@ CONTENT_SECURITY_POLICY = (
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes anonymous writes a 401, not a 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "reviewsite.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # JSON nested deeper than reviewsite.parsers.MAX_JSON_DEPTH is a 400, not a RecursionError.
+    "DEFAULT_PARSER_CLASSES": [
+        "reviewsite.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "reviewsite.throttling.AnonThrottle",
+        "reviewsite.throttling.UserThrottle",
+        "reviewsite.throttling.ScopedThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("REVIEWSITE_API_ANON_RATE", default="120/min"),
+        "user": env.str("REVIEWSITE_API_USER_RATE", default="600/min"),
+        "auth-token": env.str("REVIEWSITE_API_TOKEN_RATE", default="20/min"),
+        "password-reset": env.str("REVIEWSITE_PASSWORD_RESET_RATE", default="5/hour"),
+    },
     "DEFAULT_PAGINATION_CLASS": "reviewsite.api.PageNumberPagination",
     "PAGE_SIZE": env.int("REVIEWSITE_API_PAGE_SIZE", default=20),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

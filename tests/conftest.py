@@ -34,6 +34,16 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_api_volume_throttling(settings):
+    # Tests send many API requests from one address within a minute; the per-address
+    # and per-user API rates are exercised in tests/reviewsite/test_throttling.py, which
+    # sets them. Login lockouts (django-axes) and the other scopes stay on everywhere.
+    rest = settings.REST_FRAMEWORK
+    rates = {**rest["DEFAULT_THROTTLE_RATES"], "anon": None, "user": None}
+    settings.REST_FRAMEWORK = {**rest, "DEFAULT_THROTTLE_RATES": rates}
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     # CI shares one Redis cache between runs; a page cached by one test must not leak.
     from django.core.cache import cache

@@ -6,5 +6,8 @@ class WorkflowsConfig(AppConfig):
     verbose_name = "Review workflow"
 
     def ready(self) -> None:
-        # Connect the receivers that turn source status changes into article flags.
+        # Tokens die with the password they were issued under; the receivers turn
+        # source status changes into article flags.
+        import reviewsite.tokens  # noqa: F401
+
         from . import receivers  # noqa: F401

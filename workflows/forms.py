@@ -12,6 +12,20 @@ from citations.models import Source
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
+class SearchForm(forms.Form):
+    """``?q=`` of the workspace lists: at most 200 characters and no NUL (PostgreSQL refuses it)."""
+
+    q = forms.CharField(required=False, max_length=200)
+
+    def query(self) -> str:
+        """The search text, or "" when the form is invalid."""
+        return self.cleaned_data.get("q", "").strip() if self.is_valid() else ""
+
+    def problems(self) -> list[str]:
+        """What is wrong with the search, for the page (empty when it is valid)."""
+        return [f"Search: {e}" for e in self.errors.get("q", [])] if not self.is_valid() else []
+
+
 class ArticleForm(forms.Form):
     """Title, summary, body and metadata of an article's working copy."""
 

@@ -27,7 +27,14 @@ from reviewsite.http_errors import status_for
 from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
 
 from . import selectors, services
-from .forms import ApprovalForm, ArticleForm, CommentForm, SourceImportForm, SourceStatusForm
+from .forms import (
+    ApprovalForm,
+    ArticleForm,
+    CommentForm,
+    SearchForm,
+    SourceImportForm,
+    SourceStatusForm,
+)
 from .transitions import ACTION_LABELS, API_ACTIONS, allowed_api_actions
 
 
@@ -94,7 +101,8 @@ def article_list(request):
     status = request.GET.get("status", "")
     if status not in Article.Status.values:
         status = ""
-    query = request.GET.get("q", "").strip()
+    search = SearchForm(request.GET)
+    query = search.query()
     page = Paginator(selectors.workspace_articles(status=status, query=query), 50).get_page(
         request.GET.get("page")
     )
@@ -105,9 +113,11 @@ def article_list(request):
             "page": page,
             "status": status,
             "query": query,
+            "search_problems": search.problems(),
             "statuses": Article.Status.choices,
             **_roles(request.user),
         },
+        status=400 if search.problems() else 200,
     )
 
 
@@ -206,7 +216,7 @@ def article_edit(request, pk: int):
                     article_id=article.pk,
                     actor=request.user,
                     changes=changes,
-                    expected_version=article.versions_matching(form.cleaned_data["etag"]),
+                    expected_version=article.versions_matching(form.cleaned_data["etag"] or None),
                 )
             except (DomainError, ValidationError, PermissionDenied) as error:
                 for message in _error_messages(error):
@@ -310,7 +320,8 @@ def article_action(request, pk: int, action: str):
 
 
 def _library_context(request, import_form=None, report=None) -> dict:
-    query = request.GET.get("q", "").strip()
+    search = SearchForm(request.GET)
+    query = search.query()
     status = request.GET.get("status", "")
     if status not in Source.Status.values:
         status = ""
@@ -322,6 +333,7 @@ def _library_context(request, import_form=None, report=None) -> dict:
         "page": page,
         "rows": [{"source": s, "cited_in": cited.get(s.pk, [])} for s in page],
         "query": query,
+        "search_problems": search.problems(),
         "status": status,
         "statuses": Source.Status.choices,
         "import_form": import_form or SourceImportForm(),
@@ -333,7 +345,9 @@ def _library_context(request, import_form=None, report=None) -> dict:
 @staff_required
 def source_library(request):
     """Search the sources, see where each is cited, import a file."""
-    return render(request, "workflows/source_library.html", _library_context(request))
+    context = _library_context(request)
+    status = 400 if context["search_problems"] else 200
+    return render(request, "workflows/source_library.html", context, status=status)
 
 
 @staff_required

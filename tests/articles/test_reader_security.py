@@ -146,3 +146,23 @@ def test_audience_choice_only_accepts_known_audiences(client, editor, reviewer, 
     response = client.get(article.get_absolute_url(), {"audience": "<script>"})
     assert response.status_code == 200
     assert "reviewsite_audience" not in response.cookies
+
+
+def test_feed_summaries_are_plain_text_so_readers_render_no_markup(client, editor, reviewer):
+    from xml.etree import ElementTree
+
+    atom = "{http://www.w3.org/2005/Atom}"
+    hostile = 'Read <img src=x onerror=alert(1)> & "more"'
+    article = services.article_create(actor=editor, title=XSS_TITLE, summary=hostile, body="Hi.")
+    services.article_submit(article_id=article.pk, actor=editor)
+    services.article_start_review(article_id=article.pk, actor=reviewer)
+    services.article_approve(article_id=article.pk, actor=reviewer)
+
+    root = ElementTree.fromstring(client.get("/feed/").content)
+    (entry,) = root.iter(f"{atom}entry")
+    summary = entry.find(f"{atom}summary")
+    # Atom: type="text" content is shown as text; "html" would be decoded and rendered.
+    assert summary.get("type") == "text"
+    assert summary.text == hostile
+    assert entry.find(f"{atom}title").get("type") in (None, "text")
+    assert entry.findtext(f"{atom}title") == XSS_TITLE

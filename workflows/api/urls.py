@@ -1,7 +1,8 @@
 """API routes owned by workflows: articles and their actions, the review queue, tokens."""
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
+
+from reviewsite.tokens import token_view
 
 from .views import ArticleViewSet, ReviewQueueView
 
@@ -9,7 +10,7 @@ article_list = ArticleViewSet.as_view({"get": "list", "post": "create"})
 article_detail = ArticleViewSet.as_view({"get": "retrieve", "patch": "partial_update"})
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", token_view, name="api-token"),
     path("articles/", article_list, name="article-list"),
     path("articles/<int:pk>/", article_detail, name="article-detail"),
     path(
