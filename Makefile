@@ -23,8 +23,13 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo
 
 run: seed
+	@echo ""
 	@echo "Serving on http://127.0.0.1:8000 with a Celery worker and beat (Ctrl-C stops all)."
-	PATH="$(CURDIR)/$(BIN):$$PATH" DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/honcho start -f Procfile
+	@echo "Reader site: http://127.0.0.1:8000/   Workspace: http://127.0.0.1:8000/workspace/"
+	@if [ -f demo-accounts.txt ]; then cat demo-accounts.txt; \
+	 else echo "Demo accounts: see README.md (seed_demo --password sets known ones)."; fi
+	@echo ""
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 lint: install
 	$(BIN)/ruff check .
@@ -54,4 +59,4 @@ test: install browser
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .test-db.sqlite3* .broker .mail .celerybeat-schedule* staticfiles node_modules
+	rm -rf $(VENV) demo-accounts.txt db.sqlite3 .test-db.sqlite3* .broker .mail .celerybeat-schedule* staticfiles node_modules

@@ -44,6 +44,12 @@ def _no_api_volume_throttling(settings):
 
 
 @pytest.fixture(autouse=True)
+def _demo_accounts_file(settings, tmp_path):
+    # seed_demo writes the passwords it made; never into the checkout during tests.
+    settings.REVIEWSITE_DEMO_ACCOUNTS_FILE = str(tmp_path / "demo-accounts.txt")
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     # CI shares one Redis cache between runs; a page cached by one test must not leak.
     from django.core.cache import cache

@@ -1,9 +1,11 @@
 """Reader site pages: what readers see of live articles, and what they never see."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.views.defaults import server_error
 
 from articles.models import Article, EditorialPolicy
 from articles.views import AUDIENCE_COOKIE, DEFAULT_DISCLAIMER
@@ -417,3 +419,18 @@ def test_postgres_search_is_full_text_and_uses_the_gin_index(client, editor, rev
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "revision_search_gin" in plan
+
+
+def test_errors_are_the_sites_own_pages(client, rf, db):
+    missing = client.get("/articles/no-such-article/")
+    assert missing.status_code == 404
+    assert "We could not find that page" in missing.content.decode()
+    assert 'href="/editorial-policy/"' in missing.content.decode()
+    broken = server_error(rf.get("/"))
+    assert broken.status_code == 500
+    assert "Something went wrong on our side" in broken.content.decode()
+
+
+def test_make_run_does_not_switch_on_debug_pages():
+    run = Path("Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "DJANGO_DEBUG" not in run

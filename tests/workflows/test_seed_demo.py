@@ -1,6 +1,9 @@
 """The demo seed: accounts per role, sources with a retraction, articles in every state."""
 
+import os
+import stat
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -142,3 +145,13 @@ def test_seed_prints_passwords_that_log_in():
 def test_seed_uses_the_documented_password_when_asked():
     seed("--password")
     assert get_user_model().objects.get(username="editor").check_password(FIXED_DEMO_PASSWORD)
+
+
+def test_seed_keeps_the_new_passwords_in_a_private_file_make_run_prints(settings):
+    out = seed()
+    path = Path(settings.REVIEWSITE_DEMO_ACCOUNTS_FILE)
+    assert str(path) in out
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    line = next(line for line in path.read_text().splitlines() if line.split()[:1] == ["editor"])
+    assert get_user_model().objects.get(username="editor").check_password(line.split()[-1])
+    assert "demo-accounts.txt" in Path("Makefile").read_text()

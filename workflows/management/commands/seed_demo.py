@@ -9,11 +9,13 @@ articles on slugs; what exists already is left alone.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -226,10 +228,19 @@ class Command(BaseCommand):
         return created
 
     def _print_credentials(self, created: list[tuple[str, str, str]]) -> None:
+        lines = [f"  {username:<10} {role:<17} {secret}" for username, role, secret in created]
+        path = Path(settings.REVIEWSITE_DEMO_ACCOUNTS_FILE)
+        # Readable by this user only: the file holds passwords. `make run` prints it
+        # again when the server is up, after the install output has scrolled away.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write("Demo accounts (username, role, password):\n" + "\n".join(lines) + "\n")
         self.stdout.write("")
-        self.stdout.write("Demo accounts created (passwords are shown only this once):")
-        for username, role, secret in created:
-            self.stdout.write(f"  {username:<10} {role:<17} {secret}")
+        self.stdout.write(
+            f"Demo accounts created (passwords are shown only this once; kept in {path}):"
+        )
+        for line in lines:
+            self.stdout.write(line)
         self.stdout.write("")
 
     # --- sources ------------------------------------------------------------------------
