@@ -266,7 +266,6 @@ def _validate_settings(review_interval_days, required_approvals) -> None:
         raise ValidationError(errors)
 
 
-_CONTENT_FIELDS = ("title", "summary", "body", "intentional_citations")
 _META_FIELDS = ArticleRevision.METADATA_FIELDS
 _MANAGING_FIELDS = ("review_interval_days", "required_approvals")
 
@@ -336,14 +335,17 @@ def article_edit(
             setattr(article, field, value)
         if "review_interval_days" in settings_changed:
             article.next_review_due = article.compute_next_review_due()
+        # The history names what changed, not every field the form sent back.
+        before = {
+            "title": current.title,
+            "summary": current.summary,
+            "body": current.body,
+            "intentional_citations": current.intentional_citations,
+            **current.metadata,
+        }
         changed_fields.extend(
             sorted(
-                {f for f in _CONTENT_FIELDS if f in changes and content_changed}
-                | {
-                    f
-                    for f in _META_FIELDS
-                    if changes.get(f, getattr(current, f)) != getattr(current, f)
-                }
+                {f for f in before if f in changes and changes[f] != before[f]}
                 | set(settings_changed)
             )
         )

@@ -248,3 +248,19 @@ def test_saving_the_same_metadata_again_makes_no_revision(editor):
     )
     assert saved.version == article.version
     assert article.revisions.count() == 1
+
+
+def test_the_history_names_only_the_fields_that_changed(editor):
+    article = make_article(editor=editor, title="Fatigue", body="Old body.", topic="symptoms")
+    form_like = {
+        "title": "Fatigue",
+        "summary": "",
+        "body": "New body.",
+        "intentional_citations": {},
+        "audience": "general",
+        "topic": "symptoms",
+        "variant_group": "",
+    }
+    services.article_edit(article_id=article.pk, actor=editor, changes=form_like)
+    event = AuditEvent.objects.filter(article=article, action="edit").latest("id")
+    assert event.comment == "body"
