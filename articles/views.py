@@ -242,11 +242,24 @@ def _demote_headings(html: str) -> str:
 
 
 def _contents(headings: list[dict]) -> list[dict]:
-    """'In this article': the two top heading levels of the body."""
+    """'In this article': the top heading level, each with the level below nested in it.
+
+    Nested, not flat: in one flat numbered list a subheading took a number, so the
+    sections were numbered 1, 2, 3, 5 when the third had a subheading.
+    """
     if not headings:
         return []
     top = min(h["level"] for h in headings)
-    return [{**h, "depth": h["level"] - top} for h in headings if h["level"] <= top + 1]
+    contents: list[dict] = []
+    for heading in headings:
+        if heading["level"] == top:
+            contents.append({**heading, "children": []})
+        elif heading["level"] == top + 1:
+            if not contents:  # a subheading before the first heading stands alone
+                contents.append({**heading, "children": []})
+            else:
+                contents[-1]["children"].append(heading)
+    return contents
 
 
 def _reference_item(citation: RevisionCitation) -> dict:

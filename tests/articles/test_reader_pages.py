@@ -434,3 +434,19 @@ def test_errors_are_the_sites_own_pages(client, rf, db):
 def test_make_run_does_not_switch_on_debug_pages():
     run = Path("Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "DJANGO_DEBUG" not in run
+
+
+def test_contents_number_the_sections_and_nest_their_subheadings(
+    client, editor, reviewer, article_in
+):
+    body = (
+        "## One\n\nA.\n\n## Two\n\nB.\n\n### Two, detail\n\nC.\n\n## Three\n\nD.\n\n## Four\n\nE."
+    )
+    article = article_in("approved", editor=editor, reviewer=reviewer, body=body)
+    html = client.get(article.get_absolute_url()).content.decode()
+    toc = html.split('id="toc-title"', 1)[1].split("</nav>", 1)[0]
+    # The numbered list holds the four sections; the subheading sits in a list of its own.
+    assert toc.count('<li class="toc__item">') == 4
+    nested = toc.split("<ul>", 1)[1].split("</ul>", 1)[0]
+    assert ">Two, detail</a>" in nested
+    assert nested.count("<li") == 1
