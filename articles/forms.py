@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .models import Article, EditorialPolicy
+from .models import Article, EditorialPolicy, topic_name
 
 
 class ArticleFilterForm(forms.Form):
@@ -23,7 +23,7 @@ class ArticleFilterForm(forms.Form):
 
     def __init__(self, *args, topics: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["topic"].choices = [("", "All topics"), *((t, t) for t in topics)]
+        self.fields["topic"].choices = [("", "All topics"), *((t, topic_name(t)) for t in topics)]
 
     def filters(self) -> dict[str, str]:
         """The valid filters as keyword arguments for the list selector."""

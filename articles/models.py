@@ -22,6 +22,12 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise TypeError(f"{self.model.__name__} rows are immutable")
 
 
+def topic_name(topic: str) -> str:
+    """A topic slug as readers read it: ``multiple-sclerosis`` → ``Multiple sclerosis``."""
+    words = topic.replace("_", "-").split("-")
+    return " ".join(words).strip().capitalize()
+
+
 def live_q(prefix: str = "") -> Q:
     """The rule for "live", written once: a live revision, and not archived.
 
@@ -147,6 +153,11 @@ class Article(models.Model):
         """Title of the working revision."""
         revision = self.latest_revision
         return revision.title if revision else ""
+
+    @property
+    def topic_name(self) -> str:
+        """The topic as words, for pages."""
+        return topic_name(self.topic)
 
     @property
     def flags(self) -> list[str]:

@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from .models import Article, ArticleRevision, EditorialPolicy, ReviewerProfile, RevisionCitation
 
 #: Bump when the page templates change shape, so cached pages of the old shape are not served.
-PAGE_CACHE_VERSION = "reader-page-2"
+PAGE_CACHE_VERSION = "reader-page-3"
 #: Text search configuration; the GIN index in migration 0002 uses the same one.
 SEARCH_CONFIG = "english"
 _AUDIENCE_ORDER = {value: index for index, value in enumerate(Article.Audience.values)}

@@ -450,3 +450,12 @@ def test_contents_number_the_sections_and_nest_their_subheadings(
     nested = toc.split("<ul>", 1)[1].split("</ul>", 1)[0]
     assert ">Two, detail</a>" in nested
     assert nested.count("<li") == 1
+
+
+def test_topics_show_as_words_not_slugs(client, editor, reviewer, article_in):
+    article = article_in("approved", editor=editor, reviewer=reviewer, topic="multiple-sclerosis")
+    listing = client.get("/").content.decode()
+    assert ">Multiple sclerosis</span>" in listing
+    assert '<option value="multiple-sclerosis">Multiple sclerosis</option>' in listing
+    page = client.get(article.get_absolute_url()).content.decode()
+    assert 'content="Multiple sclerosis"' in page
