@@ -81,6 +81,15 @@ class Article(models.Model):
         PATIENTS = "patients", "Patients and families"
         CLINICIANS = "clinicians", "Clinicians"
 
+    #: What each flag says to a person (pages never show the API's codes).
+    FLAG_LABELS = {
+        "review_overdue": "Review overdue",
+        "review_due_soon": "Review due soon",
+        "citation_retracted": "Cites a retracted source",
+        "citation_concern": "Cites a source under concern",
+        "citation_corrected": "Cites a corrected source",
+        "variant_changed": "Another version changed",
+    }
     #: Flag names, in the order the API lists them, and the boolean column for each.
     FLAG_FIELDS = {
         "review_overdue": "flag_review_overdue",
@@ -163,6 +172,11 @@ class Article(models.Model):
     def flags(self) -> list[str]:
         """The article's flags as API strings."""
         return [name for name, field in self.FLAG_FIELDS.items() if getattr(self, field)]
+
+    @property
+    def flag_labels(self) -> list[tuple[str, str]]:
+        """``(code, words)`` of each flag that is set, for pages."""
+        return [(code, self.FLAG_LABELS.get(code, code)) for code in self.flags]
 
     @property
     def effective_review_interval_days(self) -> int:

@@ -88,6 +88,12 @@ def dashboard_sections(*, user, limit: int = 25) -> dict[str, list[Article]]:
         "changes_requested": list(
             listed.filter(mine, status=S.CHANGES_REQUESTED).order_by("-updated_at")[:limit]
         ),
+        # Submitted work stays in sight of its editor until a reviewer decides.
+        "my_in_review": list(
+            listed.filter(mine, status__in=[S.SUBMITTED, S.UNDER_REVIEW]).order_by("-updated_at")[
+                :limit
+            ]
+        ),
         "awaiting_review": list(
             queue.filter(status__in=[S.SUBMITTED, S.UNDER_REVIEW])
             .filter(
@@ -131,11 +137,8 @@ def where_cited(*, source_ids) -> dict[int, list[dict]]:
     Returns ``{source_id: [{"article_id", "slug", "title", "status", "live", "working"}]}``.
     """
     rows = (
-        RevisionCitation.objects.filter(source_id__in=list(source_ids))
-        .filter(
-            Q(revision__article__live_revision=F("revision"))
-            | Q(revision__article__latest_revision=F("revision"))
-        )
+        RevisionCitation.objects.current()
+        .filter(source_id__in=list(source_ids))
         .values(
             "source_id",
             "revision_id",

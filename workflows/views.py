@@ -35,7 +35,7 @@ from .forms import (
     SourceImportForm,
     SourceStatusForm,
 )
-from .transitions import ACTION_LABELS, API_ACTIONS, allowed_api_actions
+from .transitions import ACTION_LABELS, API_ACTIONS, TRANSITIONS, allowed_api_actions
 
 
 def staff_required(view):
@@ -56,6 +56,8 @@ def _roles(user) -> dict:
         "is_editor": is_editor(user),
         "is_reviewer": is_reviewer(user),
         "is_managing": is_managing_editor(user),
+        # Offer the editor only where the table allows an edit.
+        "editable_statuses": sorted(TRANSITIONS["edit"].sources),
     }
 
 

@@ -300,7 +300,8 @@ def test_dashboard_queries_do_not_grow_with_articles(
     first = Article.objects.filter(status="approved").first()
     Article.objects.filter(pk=first.pk).update(flag_citation_retracted=True)
     client = logged_in(managing_editor)
-    with django_assert_max_num_queries(8):
+    # Session, user, groups, then one query per list (six lists).
+    with django_assert_max_num_queries(9):
         response = client.get(reverse("workflows:dashboard"))
     assert response.status_code == 200
 
@@ -331,3 +332,29 @@ def test_review_page_and_article_list_queries_do_not_grow(
         assert client.get(reverse("workflows:article-review", args=[article.pk])).status_code == 200
     with django_assert_max_num_queries(5):
         assert client.get(reverse("workflows:article-list")).status_code == 200
+
+
+def test_dashboards_speak_in_words_and_offer_only_permitted_edits(
+    logged_in, editor, reviewer, article_in
+):
+    article = article_in("approved", editor=editor, reviewer=reviewer)
+    Article.objects.filter(pk=article.pk).update(flag_review_overdue=True)
+    submitted = article_in("submitted", editor=editor, reviewer=reviewer, title="In the queue")
+    as_reviewer = logged_in(reviewer).get(reverse("workflows:dashboard")).content.decode()
+    assert "Review overdue" in as_reviewer
+    assert ">review_overdue<" not in as_reviewer
+    # A reviewer is offered no editor, and nobody is offered one for a submitted article.
+    assert reverse("workflows:article-edit", args=[article.pk]) not in as_reviewer
+    as_editor = logged_in(editor).get(reverse("workflows:article-list")).content.decode()
+    assert reverse("workflows:article-edit", args=[article.pk]) in as_editor
+    assert reverse("workflows:article-edit", args=[submitted.pk]) not in as_editor
+
+
+def test_a_submitted_article_stays_on_its_editors_dashboard(
+    logged_in, editor, reviewer, article_in
+):
+    article_in("submitted", editor=editor, reviewer=reviewer, title="Waiting for Rita")
+    article_in("under_review", editor=editor, reviewer=reviewer, title="Being read")
+    page = logged_in(editor).get(reverse("workflows:dashboard")).content.decode()
+    section = page.split('id="my-in-review"', 1)[1].split("</section>", 1)[0]
+    assert "Waiting for Rita" in section and "Being read" in section
