@@ -135,4 +135,12 @@ class SourceStatusForm(forms.Form):
     notice_date = forms.CharField(
         required=False, label="Notice date", help_text="YYYY-MM-DD", max_length=10
     )
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        required=False,
+        label="Public note",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=(
+            "Shown to readers next to the reference on every page that cites this source. "
+            "Write it for the public; keep internal remarks out of it."
+        ),
+    )

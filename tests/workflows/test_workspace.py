@@ -358,3 +358,16 @@ def test_a_submitted_article_stays_on_its_editors_dashboard(
     page = logged_in(editor).get(reverse("workflows:dashboard")).content.decode()
     section = page.split('id="my-in-review"', 1)[1].split("</section>", 1)[0]
     assert "Waiting for Rita" in section and "Being read" in section
+
+
+def test_the_source_page_says_who_may_change_a_status_and_that_the_note_is_public(
+    logged_in, managing_editor, reviewer
+):
+    source = factories.SourceFactory(key="trapp1998")
+    url = reverse("workflows:source-detail", args=[source.pk])
+    managing = logged_in(managing_editor).get(url).content.decode()
+    assert "Only medical reviewers" in managing
+    assert reverse("workflows:source-status", args=[source.pk]) not in managing
+    as_reviewer = logged_in(reviewer).get(url).content.decode()
+    assert reverse("workflows:source-status", args=[source.pk]) in as_reviewer
+    assert "Shown to readers next to the reference" in as_reviewer
