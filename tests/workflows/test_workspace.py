@@ -1,6 +1,7 @@
 """Workspace pages: access, the review page's forms, the editor, the source library."""
 
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import Group
@@ -371,3 +372,12 @@ def test_the_source_page_says_who_may_change_a_status_and_that_the_note_is_publi
     as_reviewer = logged_in(reviewer).get(url).content.decode()
     assert reverse("workflows:source-status", args=[source.pk]) in as_reviewer
     assert "Shown to readers next to the reference" in as_reviewer
+
+
+def test_no_two_navigation_links_share_a_name_but_not_a_place(logged_in, editor):
+    page = logged_in(editor).get(reverse("workflows:dashboard")).content.decode()
+    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', page.split("</nav>", 2)[0] + page)
+    places: dict[str, set[str]] = {}
+    for href, text in links:
+        places.setdefault(text.strip(), set()).add(href)
+    assert {text: hrefs for text, hrefs in places.items() if len(hrefs) > 1} == {}
