@@ -381,3 +381,14 @@ def test_no_two_navigation_links_share_a_name_but_not_a_place(logged_in, editor)
     for href, text in links:
         places.setdefault(text.strip(), set()).add(href)
     assert {text: hrefs for text, hrefs in places.items() if len(hrefs) > 1} == {}
+
+
+def test_a_success_message_appears_once(logged_in, editor):
+    client = logged_in(editor)
+    response = client.post(
+        reverse("workflows:article-create"),
+        {"title": "Optic neuritis", "body": "Text.", "audience": "general", "save": "1"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert response.content.decode().count("Draft “Optic neuritis” created.") == 1
