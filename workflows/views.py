@@ -22,6 +22,7 @@ from articles.services import render_body
 from citations.importers import UnsupportedFormat
 from citations.models import Source
 from citations.services import source_import, source_set_status
+from reviewsite import errors
 from reviewsite.errors import DomainError
 from reviewsite.http_errors import status_for
 from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
@@ -220,6 +221,8 @@ def article_edit(request, pk: int):
                     changes=changes,
                     expected_version=article.versions_matching(form.cleaned_data["etag"] or None),
                 )
+            except errors.PreconditionFailed:
+                return _edit_conflict(request, article, form)
             except (DomainError, ValidationError, PermissionDenied) as error:
                 for message in _error_messages(error):
                     form.add_error(None, message)
@@ -247,6 +250,27 @@ def article_edit(request, pk: int):
         }
         form = ArticleForm(initial=initial, can_manage=roles["is_managing"])
     return render(request, "workflows/article_form.html", _editor_context(request, form, article))
+
+
+def _edit_conflict(request, article: Article, form: ArticleForm):
+    """Someone saved since this editor loaded the page: keep their text, show the change.
+
+    The form comes back with the editor's own text and the current version, so a
+    second save is a deliberate choice to replace what the other person saved.
+    """
+    current = article.latest_revision
+    data = request.POST.copy()
+    data["etag"] = article.etag
+    kept = ArticleForm(data, can_manage=is_managing_editor(request.user))
+    kept.is_valid()
+    context = _editor_context(request, kept, article)
+    context["conflict"] = {
+        "revision": current,
+        "author": current.author,
+        "rows": selectors.text_diff(form.cleaned_data["body"], current.body),
+        "title_changed": form.cleaned_data["title"] != current.title,
+    }
+    return render(request, "workflows/article_form.html", context, status=412)
 
 
 def _get_article(pk: int) -> Article:

@@ -1,5 +1,6 @@
 """Workspace pages: access, the review page's forms, the editor, the source library."""
 
+import html
 import json
 import re
 
@@ -392,3 +393,28 @@ def test_a_success_message_appears_once(logged_in, editor):
     )
     assert response.status_code == 200
     assert response.content.decode().count("Draft “Optic neuritis” created.") == 1
+
+
+def test_an_edit_conflict_keeps_my_text_shows_theirs_and_lets_me_save_on_purpose(logged_in, editor):
+    other = factories.editor(username="other")
+    article = services.article_create(actor=editor, title="Fatigue", body="Line one.\nShared.")
+    loaded = Article.objects.get(pk=article.pk).etag
+    services.article_edit(
+        article_id=article.pk, actor=other, changes={"body": "Line one.\nTheir addition."}
+    )
+    client = logged_in(editor)
+    url = reverse("workflows:article-edit", args=[article.pk])
+    mine = {"title": "Fatigue", "body": "Line one.\nMy addition.", "audience": "general"}
+    response = client.post(url, {**mine, "etag": loaded, "save": "1"})
+    page = response.content.decode()
+    assert response.status_code == 412
+    assert "Someone else saved this article" in page
+    assert "My addition." in page  # my text, back in the form
+    assert "<ins>Their addition.</ins>" in page  # what they changed
+    assert Article.objects.get(pk=article.pk).latest_revision.body.endswith("Their addition.")
+    # The form now carries the current version: saving again is a deliberate overwrite.
+    current = Article.objects.get(pk=article.pk).etag
+    assert f'value="{html.escape(current)}"' in page
+    again = client.post(url, {**mine, "etag": current, "save": "1"})
+    assert again.status_code == 302
+    assert Article.objects.get(pk=article.pk).latest_revision.body.endswith("My addition.")
