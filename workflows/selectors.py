@@ -230,6 +230,21 @@ def revision_comparison(*, article: Article) -> dict:
     }
 
 
+def requested_changes(*, article: Article) -> AuditEvent | None:
+    """The reviewer's request for changes the editor is working on, until resubmission."""
+    if article.status not in (S.CHANGES_REQUESTED, S.DRAFT):
+        return None
+    events = AuditEvent.objects.filter(article=article, refused=False)
+    resubmitted = events.filter(action="submit", id__gt=OuterRef("id"))
+    return (
+        events.filter(action="request-changes")
+        .filter(~Exists(resubmitted))
+        .select_related("actor__reviewer_profile")
+        .order_by("-id")
+        .first()
+    )
+
+
 def article_history(*, article: Article, limit: int = 50) -> list[AuditEvent]:
     """The article's most recent audit events, newest first, with their actors."""
     return list(

@@ -146,6 +146,7 @@ def _editor_context(request, form, article=None, preview=None) -> dict:
         "article": article,
         "preview": preview,
         "sources": selectors.picker_sources(),
+        "requested_changes": selectors.requested_changes(article=article) if article else None,
         **_roles(request.user),
     }
 

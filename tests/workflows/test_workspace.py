@@ -418,3 +418,18 @@ def test_an_edit_conflict_keeps_my_text_shows_theirs_and_lets_me_save_on_purpose
     again = client.post(url, {**mine, "etag": current, "save": "1"})
     assert again.status_code == 302
     assert Article.objects.get(pk=article.pk).latest_revision.body.endswith("My addition.")
+
+
+def test_the_editor_page_shows_the_reviewers_request_until_resubmission(
+    logged_in, editor, reviewer, article_in
+):
+    article = article_in("changes_requested", editor=editor, reviewer=reviewer)
+    client = logged_in(editor)
+    url = reverse("workflows:article-edit", args=[article.pk])
+    page = client.get(url).content.decode()
+    assert "Changes requested by Dr Rita" in page
+    assert "Please cite the trial." in page
+    services.article_edit(article_id=article.pk, actor=editor, changes={"body": "Cited now."})
+    assert "Please cite the trial." in client.get(url).content.decode()  # still a draft
+    services.article_submit(article_id=article.pk, actor=editor)
+    assert "Please cite the trial." not in client.get(url).content.decode()
