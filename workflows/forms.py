@@ -45,6 +45,7 @@ class ArticleForm(forms.Form):
     )
     intentional_citations = forms.CharField(
         required=False,
+        label="Cited on purpose",
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=(
             "Only for retracted or withdrawn sources cited on purpose: one per line, “key: reason”."

@@ -62,17 +62,37 @@ def _roles(user) -> dict:
     }
 
 
+def _error_summary(error, article: Article | None = None) -> list[dict]:
+    """The refusal as the page's error summary: ``{"text", "href"}`` items, where ``href``
+    leads to the place to fix (a marker's line in the editor) when there is one."""
+    editor = reverse("workflows:article-edit", args=[article.pk]) if article else None
+    if not isinstance(error, DomainError):
+        return [{"text": text, "href": None} for text in _error_messages(error)]
+    items = [{"text": error.detail, "href": None}]
+    for problem in error.extra.get("markers", []):
+        line, column = problem.get("line"), problem.get("column")
+        where = f"line {line}, column {column}" if line and column else "the body"
+        marker = problem.get("marker") or problem.get("key")
+        href = f"{editor}?line={line}#id_body" if editor and line else editor
+        items.append({"text": f"{marker} ({where}): {problem['error']}", "href": href})
+    for problem in error.extra.get("citations", []):
+        items.append(
+            {
+                "text": (
+                    f"Source {problem['key']!r} is {problem['status'].replace('_', ' ')}: "
+                    "remove the citation, or keep it on purpose with a reason under "
+                    "“Cited on purpose” in the editor."
+                ),
+                "href": f"{editor}#id_intentional_citations" if editor else None,
+            }
+        )
+    return items
+
+
 def _error_messages(error: DomainError | ValidationError | PermissionDenied) -> list[str]:
     """Readable messages for a service's refusal, with each citation problem listed."""
     if isinstance(error, DomainError):
-        found = [error.detail]
-        for problem in error.extra.get("markers", []):
-            where = f"line {problem['line']}" if problem.get("line") else "the body"
-            found.append(
-                f"{problem.get('marker') or problem.get('key')} ({where}): {problem['error']}"
-            )
-        found.extend(problem["error"] for problem in error.extra.get("citations", []))
-        return found
+        return [item["text"] for item in _error_summary(error)]
     if isinstance(error, ValidationError):
         if hasattr(error, "error_dict"):
             return [
@@ -323,6 +343,12 @@ def article_action(request, pk: int, action: str):
     form_key = action if action in ("approve", "request-changes") else "other"
     if not form.is_valid():
         context = _review_context(request, article, {form_key: form})
+        context["error_summary"] = [
+            {"text": f"{form[name].label}: {message}", "href": f"#{form[name].id_for_label}"}
+            for name, field_errors in form.errors.items()
+            if name != "__all__"
+            for message in field_errors
+        ]
         return render(request, "workflows/review.html", context, status=400)
     comment = form.comment_with_checklist() if action == "approve" else form.cleaned_data["comment"]
     try:
@@ -330,11 +356,10 @@ def article_action(request, pk: int, action: str):
             article_id=article.pk, action=action, actor=request.user, comment=comment
         )
     except (DomainError, ValidationError, PermissionDenied) as error:
-        for message in _error_messages(error):
-            form.add_error(None, message)
         # Re-read: the refusal was audited and the state may have moved meanwhile.
         article = _get_article(pk)
         context = _review_context(request, article, {form_key: form})
+        context["error_summary"] = _error_summary(error, article)
         return render(request, "workflows/review.html", context, status=status_for(error))
     messages.success(
         request,

@@ -433,3 +433,21 @@ def test_the_editor_page_shows_the_reviewers_request_until_resubmission(
     assert "Please cite the trial." in client.get(url).content.decode()  # still a draft
     services.article_submit(article_id=article.pk, actor=editor)
     assert "Please cite the trial." not in client.get(url).content.decode()
+
+
+def test_a_refused_submit_is_summarised_at_the_top_with_a_link_to_the_line(logged_in, editor):
+    article = services.article_create(
+        actor=editor, title="Fatigue", body="Intro.\n\nClaim [@nosuchkey] here."
+    )
+    response = logged_in(editor).post(
+        reverse("workflows:article-action", args=[article.pk, "submit"]), {"comment": ""}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    summary = page.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert page.index('class="error-summary"') < page.index("<h1>")  # before the content
+    assert "data-focus-on-load" in page
+    edit = reverse("workflows:article-edit", args=[article.pk])
+    assert f'href="{edit}?line=3#id_body"' in summary
+    assert "line 3, column 7" in summary
+    assert "intentional_citations" not in page.split("<h1>", 1)[0]
