@@ -51,6 +51,7 @@ OVERDUE = "review_overdue"
 DUE_SOON = "review_due_soon"
 RETRACTED = "citation_retracted"
 CONCERN = "citation_concern"
+CORRECTED = "citation_corrected"
 
 
 # --- shared set-based helpers ------------------------------------------------------------
@@ -385,6 +386,7 @@ def propagate_source_status(*, source_id: int) -> PropagationResult:
     )
     wants_retracted = Exists(counted.filter(source__status__in=Source.REFUSED_STATUSES))
     wants_concern = Exists(counted.filter(source__status=Source.Status.EXPRESSION_OF_CONCERN))
+    wants_corrected = Exists(counted.filter(source__status=Source.Status.CORRECTED))
     citing = (
         Article.objects.order_by()
         .filter(live_revision__isnull=False)
@@ -403,13 +405,22 @@ def propagate_source_status(*, source_id: int) -> PropagationResult:
         f"unflag:{RETRACTED}": (citing.filter(~wants_retracted, flag_citation_retracted=True), why),
         f"flag:{CONCERN}": (citing.filter(wants_concern, flag_citation_concern=False), why),
         f"unflag:{CONCERN}": (citing.filter(~wants_concern, flag_citation_concern=True), why),
+        f"flag:{CORRECTED}": (citing.filter(wants_corrected, flag_citation_corrected=False), why),
+        f"unflag:{CORRECTED}": (
+            citing.filter(~wants_corrected, flag_citation_corrected=True),
+            why,
+        ),
     }
     counts, slugs = _apply_changes(changes, at=now, report=True)
     updated = 0
     if any(counts.values()):
         updated = _update_flags(
             citing,
-            {"flag_citation_retracted": wants_retracted, "flag_citation_concern": wants_concern},
+            {
+                "flag_citation_retracted": wants_retracted,
+                "flag_citation_concern": wants_concern,
+                "flag_citation_corrected": wants_corrected,
+            },
             at=now,
         )
     sent = 0

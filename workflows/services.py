@@ -476,20 +476,23 @@ def _make_live(article: Article, revision: ArticleRevision, actor) -> None:
     article.next_review_due = article.compute_next_review_due()
     article.flag_review_overdue = False
     article.flag_review_due_soon = False
-    retracted, concern = live_citation_flags(revision)
+    retracted, concern, corrected = live_citation_flags(revision)
     article.flag_citation_retracted = retracted
     article.flag_citation_concern = concern
+    article.flag_citation_corrected = corrected
 
 
-def live_citation_flags(revision: ArticleRevision) -> tuple[bool, bool]:
-    """(cites a retracted/withdrawn source, cites one under an expression of concern)."""
+def live_citation_flags(revision: ArticleRevision) -> tuple[bool, bool, bool]:
+    """(cites a retracted/withdrawn source, one under an expression of concern, a corrected
+    one)."""
     statuses = set(
         RevisionCitation.objects.filter(revision=revision, intentional_reason="").values_list(
             "source__status", flat=True
         )
     )
     retracted = bool(statuses & {Source.Status.RETRACTED, Source.Status.WITHDRAWN})
-    return retracted, Source.Status.EXPRESSION_OF_CONCERN in statuses
+    concern = Source.Status.EXPRESSION_OF_CONCERN in statuses
+    return retracted, concern, Source.Status.CORRECTED in statuses
 
 
 def article_recertify(*, article_id: int, actor, comment: str = "") -> Article:
