@@ -23,9 +23,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+
+from reviewsite.api import DomainError
+from reviewsite.roles import is_editor, is_reviewer
 
 from . import registries
 from .models import Source, SourceCheck
@@ -34,14 +38,22 @@ from .services import STATUS_SEVERITY, _parse_date, source_raise_status_from_reg
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CheckRun", "check_sources", "clients_from_settings", "sources_due"]
+__all__ = [
+    "CheckRun",
+    "ChecksDisabled",
+    "can_check_sources",
+    "check_sources",
+    "clients_from_settings",
+    "source_check_now",
+    "sources_due",
+]
 
 _REGISTRY_NAMES = {CROSSREF: "Crossref", PUBMED: "PubMed"}
 _CHECK_FIELDS = ("id", "key", "doi", "pmid", "status", "last_checked")
 
 
-class ChecksDisabled(Exception):
-    """REVIEWSITE_SOURCE_CHECK_ENABLED is off."""
+class ChecksDisabled(DomainError):
+    """REVIEWSITE_SOURCE_CHECK_ENABLED is off (the API answers 400)."""
 
 
 @dataclass
@@ -295,3 +307,21 @@ def _row(source: Source, registry: str, answer: Answer, outcome: str, now) -> So
         notice_pmid=finding.notice_pmid if finding is not None else "",
         detail=detail,
     )
+
+
+def can_check_sources(user) -> bool:
+    """Editors and Reviewers (and managing editors, superusers) may check a source now."""
+    return is_editor(user) or is_reviewer(user)
+
+
+def source_check_now(*, actor, source_id: int) -> list[SourceCheck]:
+    """Check one source now (whether or not it is due); its new checks, by registry."""
+    if not can_check_sources(actor):
+        raise PermissionDenied("Only Editors or Reviewers may check a source now.")
+    source = Source.objects.only("doi", "pmid").get(pk=source_id)
+    if not (source.doi or source.pmid):
+        raise ValidationError(
+            {"source": ["This source has no DOI or PMID, so no registry can be asked about it."]}
+        )
+    run = check_sources(source_ids=[source_id], limit=1)
+    return list(SourceCheck.objects.filter(pk__in=run.check_ids).order_by("registry", "id"))

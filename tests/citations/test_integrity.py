@@ -23,8 +23,6 @@ from tests.workflows.conftest import eager_celery  # noqa: F401 - a fixture
 from workflows.models import AuditEvent
 from workflows.selectors import URGENCY_CORRECTED, review_queue
 
-from .replay import ReplayServer
-
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 WAKEFIELD_DOI = "10.1016/s0140-6736(97)11096-0"
@@ -32,29 +30,6 @@ WAKEFIELD_NOTICE_DOI = "10.1016/s0140-6736(10)60175-4"
 CONCERN_DOI = "10.1371/journal.pone.0064723"
 SURGISPHERE_DOI = "10.1016/s0140-6736(20)31180-6"
 SURGISPHERE_NOTICE_DOI = "10.1016/s0140-6736(20)31324-6"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with ReplayServer() as running:
-        yield running
-
-
-@pytest.fixture
-def replay(server, settings):
-    """The replay server, reset, with the watch switched on and pointed at it."""
-    server.registries.reset()
-    settings.REVIEWSITE_SOURCE_CHECK_ENABLED = True
-    settings.REVIEWSITE_CROSSREF_URL = server.url
-    settings.REVIEWSITE_PUBMED_URL = server.url
-    settings.REVIEWSITE_CONTACT_EMAIL = "integrity@example.org"
-    settings.REVIEWSITE_SOURCE_CHECK_BACKOFF = 0
-    settings.REVIEWSITE_SOURCE_CHECK_RETRIES = 2
-    settings.REVIEWSITE_SOURCE_CHECK_MAX_WAIT = 1
-    settings.REVIEWSITE_SOURCE_CHECK_TIMEOUT = 5
-    settings.REVIEWSITE_CROSSREF_MIN_INTERVAL = 0
-    settings.REVIEWSITE_PUBMED_MIN_INTERVAL = 0
-    return server.registries
 
 
 @pytest.fixture
