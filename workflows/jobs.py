@@ -34,6 +34,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from articles.claims import claims_by_revision
 from articles.models import Article, RevisionCitation
 from citations.models import Source
 
@@ -451,6 +452,7 @@ def _notify_citing(source: Source, articles: QuerySet[Article]) -> int:
     users = get_user_model().objects.in_bulk({recipient for recipient, _a, _t in rows})
     changed_at = int(source.status_changed_at.timestamp()) if source.status_changed_at else 0
     status = source.get_status_display().lower()
+    claims = _claims_citing(source, {article_id for _r, article_id, _t in rows})
     queued = 0
     for recipient, article_id, title in rows:
         queued += len(
@@ -459,8 +461,25 @@ def _notify_citing(source: Source, articles: QuerySet[Article]) -> int:
                 subject=f"Cited source {status}: {title}",
                 body=f"“{title}” cites {source.key} ({source.title}), which is now {status}."
                 + (f"\nNotice: {source.notice_reason}" if source.notice_reason else "")
+                + claims.get(article_id, "")
                 + f"\n\nThe article is flagged and in the review queue: {_link(article_id)}\n",
                 dedupe_key=f"source-status:s{source.pk}:{source.status}:{changed_at}:a{article_id}",
             )
         )
     return queued
+
+
+def _claims_citing(source: Source, article_ids: set[int]) -> dict[int, str]:
+    """Per article, the live sentences citing ``source``, as lines of a mail (3 queries)."""
+    live = dict(Article.objects.filter(pk__in=article_ids).values_list("live_revision_id", "pk"))
+    texts = {}
+    for revision_id, claims in claims_by_revision(live).items():
+        lines = [
+            f"- {c['section'] + ': ' if c['section'] else ''}“{c['sentence']}” "
+            f"(line {c['line']}, column {c['column']})"
+            for c in claims
+            if c["source"] == source.pk
+        ]
+        if lines:
+            texts[live[revision_id]] = "\n\nClaims that cite it, to re-check:\n" + "\n".join(lines)
+    return texts

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from articles.claims import claims_by_revision, claims_for
 from articles.models import Article
 from articles.services import render_body
 from citations.importers import UnsupportedFormat
@@ -97,10 +98,19 @@ def _status_code(error) -> int:
 def dashboard(request):
     """The user's lists: drafts, changes requested, reviews awaiting, overdue, alerts."""
     sections = selectors.dashboard_sections(user=request.user)
+    alerts = sections["retraction_alerts"]
+    claims = claims_by_revision(
+        (a.live_revision_id for a in alerts if a.live_revision_id), with_key=True
+    )
+    alert_claims = [
+        {"article": a, "claims": claims[a.live_revision_id]}
+        for a in alerts
+        if claims.get(a.live_revision_id)
+    ]
     return render(
         request,
         "workflows/dashboard.html",
-        {"sections": sections, **_roles(request.user)},
+        {"sections": sections, "alert_claims": alert_claims, **_roles(request.user)},
     )
 
 
@@ -268,9 +278,11 @@ def _get_article(pk: int) -> Article:
 def _review_context(request, article: Article, forms: dict | None = None) -> dict:
     forms = forms or {}
     actions = [a for a in allowed_actions(article.status, request.user) if a in API_ACTIONS]
+    comparison = selectors.revision_comparison(article=article)
     return {
         "article": article,
-        "comparison": selectors.revision_comparison(article=article),
+        "comparison": comparison,
+        "affected_claims": _affected_claims(comparison),
         "history": selectors.article_history(article=article),
         "actions": [
             {"name": a, "label": ACTION_LABELS[a]}
@@ -284,6 +296,14 @@ def _review_context(request, article: Article, forms: dict | None = None) -> dic
         "action_form": forms.get("other") or CommentForm(),
         **_roles(request.user),
     }
+
+
+def _affected_claims(comparison: dict) -> list[dict]:
+    """The proposed revision's sentences citing a non-active source, with the reference."""
+    citations = comparison["proposed_citations"]
+    by_source = {c.source_id: c for c in citations}
+    claims = claims_for(comparison["proposed"].body, citations)
+    return [{**claim, "citation": by_source[claim["source"]]} for claim in claims]
 
 
 @staff_required

@@ -4,7 +4,8 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from articles.api.serializers import CitationSerializer
+from articles.api.serializers import AffectedClaimSerializer, CitationSerializer
+from articles.claims import claims_for
 from articles.models import Article
 from reviewsite.roles import is_staff_member
 from workflows.models import AuditEvent
@@ -131,6 +132,23 @@ class ArticleSerializer(serializers.ModelSerializer):
 
     def get_url(self, article) -> str:
         return f"{settings.SITE_URL}{article.get_absolute_url()}"
+
+
+class ArticleDetailSerializer(ArticleSerializer):
+    """One article: the representation plus ``affected_claims`` of the revision shown."""
+
+    affected_claims = serializers.SerializerMethodField()
+
+    class Meta(ArticleSerializer.Meta):
+        fields = [*ArticleSerializer.Meta.fields, "affected_claims"]
+        read_only_fields = fields
+
+    @extend_schema_field(AffectedClaimSerializer(many=True))
+    def get_affected_claims(self, article) -> list[dict]:
+        revision = self._revision(article)
+        if revision is None:
+            return []
+        return claims_for(revision.body, revision.citations.all())
 
 
 _AUDIENCES = Article.Audience.choices

@@ -11,6 +11,7 @@ from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnl
 from rest_framework.response import Response
 
 from articles.api.serializers import RevisionSerializer
+from articles.claims import CLAIM_COLUMNS
 from articles.models import Article, ArticleRevision, RevisionCitation
 from reviewsite.roles import is_managing_editor, is_reviewer, is_staff_member
 from workflows import services
@@ -21,6 +22,7 @@ from .filters import ArticleFilter
 from .serializers import (
     ActionInput,
     ArticleCreateInput,
+    ArticleDetailSerializer,
     ArticleEditInput,
     ArticleSerializer,
     AssignReviewersInput,
@@ -39,9 +41,8 @@ def article_queryset(user, base=None):
     return base.select_related("latest_revision", "live_revision").prefetch_related(
         Prefetch(
             f"{shown}__citations",
-            queryset=RevisionCitation.objects.only(
-                "id", "revision_id", "number", "source_id", "key"
-            ),
+            # The sources' status (one JOIN, no query) tells whether claims are affected.
+            queryset=RevisionCitation.objects.select_related("source").only(*CLAIM_COLUMNS),
         ),
         Prefetch(
             "review_assignments",
@@ -72,6 +73,10 @@ class ArticleViewSet(
 
     def get_queryset(self):
         return article_queryset(self.request.user)
+
+    def get_serializer_class(self):
+        # One article (detail, and the answer to a write) also lists its affected claims.
+        return ArticleSerializer if self.action == "list" else ArticleDetailSerializer
 
     def retrieve(self, request, *args, **kwargs):
         article = self.get_object()
