@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,6 +22,7 @@ from articles.claims import claims_by_revision, claims_for
 from articles.models import Article
 from articles.services import render_body
 from citations.importers import UnsupportedFormat
+from citations.integrity import can_check_sources, source_check_now
 from citations.models import Source
 from citations.services import source_import, source_set_status
 from reviewsite.api import DomainError
@@ -409,6 +411,9 @@ def _source_context(request, source: Source, form=None) -> dict:
         "source": source,
         "cited_in": selectors.where_cited(source_ids=[source.pk]).get(source.pk, []),
         "events": source.status_events.select_related("actor")[:20],
+        "checks": source.checks.all()[:20],
+        "can_check": can_check_sources(request.user) and bool(source.doi or source.pmid),
+        "checks_enabled": settings.REVIEWSITE_SOURCE_CHECK_ENABLED,
         "status_form": form
         or SourceStatusForm(
             initial={
@@ -449,3 +454,24 @@ def source_status(request, pk: int):
         return redirect(reverse("workflows:source-detail", kwargs={"pk": pk}))
     context = _source_context(request, source, form)
     return render(request, "workflows/source_detail.html", context, status=400)
+
+
+@staff_required
+@require_POST
+def source_check(request, pk: int):
+    """ "Check now": ask Crossref and PubMed about this source through the integrity watch."""
+    source = _get_source(pk)
+    try:
+        checks = source_check_now(actor=request.user, source_id=source.pk)
+    except (DomainError, ValidationError, PermissionDenied) as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+    else:
+        source.refresh_from_db(fields=["status"])
+        outcomes = ", ".join(
+            f"{c.get_registry_display()}: {c.get_outcome_display().lower()}" for c in checks
+        )
+        messages.success(
+            request, f"Checked {source.key} ({outcomes}). Status: {source.get_status_display()}."
+        )
+    return redirect(reverse("workflows:source-detail", kwargs={"pk": pk}))

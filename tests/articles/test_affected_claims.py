@@ -119,3 +119,33 @@ def test_the_retraction_mail_quotes_the_claims(
     assert (
         "- Later evidence: “Large cohorts found no link, as reviewed.” (line 7, column 29)" in body
     )
+
+
+def test_reader_superscripts_citing_flagged_sources_are_marked_and_say_why(
+    editor, reviewer, client
+):
+    safe = SourceFactory(key="safe")
+    concern = SourceFactory(key="concern")
+    wakefield = SourceFactory(key="wakefield")
+    corrected = SourceFactory(key="fixed")
+    body = (
+        "Safe [@safe]. Retracted [@wakefield]. Range [@safe; @wakefield; @concern]. "
+        "Locator [@wakefield, p. 3]. Fixed [@fixed]."
+    )
+    article = make_article(editor=editor, reviewer=reviewer, state="approved", body=body)
+    for source, status in ((wakefield, "retracted"), (concern, "expression_of_concern")):
+        source_set_status(source_id=source.pk, actor=reviewer, status=status)
+    source_set_status(source_id=corrected.pk, actor=reviewer, status="corrected")
+    html = client.get(article.get_absolute_url()).content.decode()
+    body_html = html[html.index('class="article__body"') : html.index('id="references"')]
+    # Numbers: safe 1, wakefield 2, concern 3, fixed 4.
+    assert body_html.count("citation--flagged") == 3  # 2, the range 1–3, 2 with a locator
+    assert 'aria-label="Reference 2 cites a retracted source"' in body_html
+    assert (
+        'aria-label="References 1–3: reference 2 cites a retracted source; reference 3 cites a '
+        'source under an expression of concern"' in body_html
+    )
+    assert '<span class="citation-flag" aria-hidden="true">⚠</span>' in body_html
+    # Active and corrected sources are not marked in the text.
+    assert 'href="#ref-1" id="cite-1-1">1</a>' in body_html and safe.pk
+    assert 'href="#ref-4" id="cite-4-1">4</a>' in body_html

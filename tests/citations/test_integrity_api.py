@@ -77,3 +77,35 @@ def test_history_lists_checks_newest_first_for_staff_only(
     assert results[0]["id"] > results[1]["id"]
     assert client_for(UserFactory()).get(checks_url(source)).status_code == 403
     assert client_for(editor).get("/api/v1/sources/999999/checks/").status_code == 404
+
+
+def test_workspace_source_page_shows_the_checks_and_checks_now(
+    replay, reviewer, client, django_capture_on_commit_callbacks
+):
+    source = SourceFactory(doi=WAKEFIELD_DOI, pmid="")
+    client.force_login(reviewer)
+    page = client.get(f"/workspace/sources/{source.pk}/").content.decode()
+    assert "Never checked against Crossref or PubMed." in page
+    assert "Check now" in page and "No checks yet." in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/workspace/sources/{source.pk}/check/", follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Checked " + source.key in page and "Status: Retracted" in page
+    assert "Last checked" in page
+    assert "<td>Crossref</td>" in page and "<td>Changed</td>" in page
+    assert "doi:10.1016/s0140-6736(10)60175-4" in page
+    assert "system:" in page  # the status history names the system as the actor
+
+
+def test_workspace_check_now_is_refused_politely_when_switched_off(
+    replay, editor, client, settings
+):
+    settings.REVIEWSITE_SOURCE_CHECK_ENABLED = False
+    source = SourceFactory()
+    client.force_login(editor)
+    page = client.get(f"/workspace/sources/{source.pk}/").content.decode()
+    assert "Check now" not in page and "switched off" in page
+    response = client.post(f"/workspace/sources/{source.pk}/check/", follow=True)
+    assert "REVIEWSITE_SOURCE_CHECK_ENABLED" in response.content.decode()
+    assert not SourceCheck.objects.exists()
