@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -118,6 +119,8 @@ def clients_from_settings() -> dict[str, RegistryClient]:
             settings.REVIEWSITE_CROSSREF_URL,
             min_interval=settings.REVIEWSITE_CROSSREF_MIN_INTERVAL,
             params={"mailto": email} if email else {},
+            # Crossref's polite pool (requests with a mailto) allows a few at once.
+            concurrency=settings.REVIEWSITE_CROSSREF_CONCURRENCY or (3 if email else 1),
             **common,
         ),
         PUBMED: RegistryClient(
@@ -196,7 +199,7 @@ def check_sources(
 def _check_batch(ids: list[int], clients: dict[str, RegistryClient], run: CheckRun) -> None:
     sources = list(Source.objects.filter(pk__in=ids).only(*_CHECK_FIELDS).order_by("pk"))
     # Ask first, outside any transaction: a slow registry never holds a database lock.
-    crossref = {s.pk: registries.fetch_crossref(clients[CROSSREF], s.doi) for s in sources if s.doi}
+    crossref = _ask_crossref(clients[CROSSREF], [s for s in sources if s.doi])
     pmids = sorted({s.pmid for s in sources if s.pmid})
     pubmed = registries.fetch_pubmed(clients[PUBMED], pmids)
     now = timezone.now()
@@ -227,6 +230,15 @@ def _check_batch(ids: list[int], clients: dict[str, RegistryClient], run: CheckR
         run.check_ids.extend(row.pk for row in created if row.pk is not None)
         if answered:
             Source.objects.filter(pk__in=answered).update(last_checked=now)
+
+
+def _ask_crossref(client: RegistryClient, sources: list[Source]) -> dict[int, Answer]:
+    """One request per DOI, up to ``client.concurrency`` at a time (paced by the client)."""
+    if client.concurrency <= 1 or len(sources) <= 1:
+        return {s.pk: registries.fetch_crossref(client, s.doi) for s in sources}
+    with ThreadPoolExecutor(max_workers=client.concurrency) as pool:
+        answers = pool.map(lambda s: registries.fetch_crossref(client, s.doi), sources)
+        return {s.pk: answer for s, answer in zip(sources, answers, strict=True)}
 
 
 def _decide(source: Source, answers: list[tuple[str, Answer]], now, run: CheckRun):

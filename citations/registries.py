@@ -361,7 +361,8 @@ class Answer:
 class RegistryClient:
     """A polite HTTP client for one registry: retries, backoff, timeout, rate limit.
 
-    ``requests_made`` counts every HTTP attempt, retries included.
+    ``requests_made`` counts every HTTP attempt, retries included. Safe to share
+    between ``concurrency`` threads: the pause between requests is kept across them.
     """
 
     name: str
@@ -373,6 +374,7 @@ class RegistryClient:
     min_interval: float = 0.0
     user_agent: str = "reviewsite/0.1 (source integrity watch)"
     params: dict[str, str] = field(default_factory=dict)
+    concurrency: int = 1
     requests_made: int = 0
     session: requests.Session = field(init=False, repr=False)
     _next_at: float = field(default=0.0, init=False, repr=False)
@@ -398,7 +400,7 @@ class RegistryClient:
             raise_on_status=False,
         )
         self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=4)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=max(self.concurrency, 1))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = self.user_agent
@@ -422,12 +424,16 @@ class RegistryClient:
             )
         except requests.RequestException:
             # Raised only once every attempt failed (connection errors, timeouts).
-            self.requests_made += 1 + self.retries
+            self._count(1 + self.retries)
             raise
         history = getattr(getattr(response.raw, "retries", None), "history", ()) or ()
-        self.requests_made += 1 + len(history)
+        self._count(1 + len(history))
         self._learn_rate(response)
         return response
+
+    def _count(self, attempts: int) -> None:
+        with self._lock:
+            self.requests_made += attempts
 
     def _wait_turn(self) -> None:
         with self._lock:

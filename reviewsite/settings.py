@@ -261,6 +261,8 @@ REVIEWSITE_SOURCE_CHECK_MAX_WAIT = env.float("REVIEWSITE_SOURCE_CHECK_MAX_WAIT",
 # Least time between two requests to one registry; a rate announced in headers can raise it.
 REVIEWSITE_CROSSREF_MIN_INTERVAL = env.float("REVIEWSITE_CROSSREF_MIN_INTERVAL", default=0.1)
 REVIEWSITE_PUBMED_MIN_INTERVAL = env.float("REVIEWSITE_PUBMED_MIN_INTERVAL", default=0.34)
+# Crossref requests at once; 0: 3 with REVIEWSITE_CONTACT_EMAIL (polite pool), else 1.
+REVIEWSITE_CROSSREF_CONCURRENCY = env.int("REVIEWSITE_CROSSREF_CONCURRENCY", default=0)
 REVIEWSITE_PUBMED_API_KEY = env.str("REVIEWSITE_PUBMED_API_KEY", default="")
 # Sent as Crossref's mailto (polite pool) and PubMed's email.
 REVIEWSITE_CONTACT_EMAIL = env.str("REVIEWSITE_CONTACT_EMAIL", default="")
