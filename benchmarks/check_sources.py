@@ -11,8 +11,9 @@ concern). Then, in a child process (for its peak RSS), it times
   change: status service, propagation and mail included), and
 * a second run with no news (every check ``unchanged``),
 
-against the floor: the same HTTP requests made in a plain loop with one
-``requests`` session, no parsing and no database, in the same run. Counts requests
+against the floor: the same HTTP requests (as many Crossref requests at once as the
+watch makes) with plain ``requests`` sessions, no parsing and no database, in the
+same run. Counts requests
 (PubMed batches of 200) and database queries.
 
     python benchmarks/check_sources.py                 # SQLite file in /tmp, N=10,000
@@ -31,7 +32,9 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +70,8 @@ from tests.citations.replay import ReplayServer, crossref_records, pubmed_articl
 if connection.vendor == "postgresql" and "bench" not in connection.settings_dict["NAME"]:
     sys.exit("Refusing to rewrite a PostgreSQL database whose name lacks 'bench'.")
 
+#: Crossref requests at once, in the watch and in the floor alike (the polite-pool default).
+CONCURRENCY = 3
 ACTIVE_DOI = "10.1371/journal.pone.0064723"
 RETRACTED_DOI = "10.1016/s0140-6736(97)11096-0"
 ACTIVE_PMID, CONCERN_PMID = "27532363", "23741377"
@@ -157,20 +162,24 @@ def serve(server: ReplayServer, n: int) -> None:
             state.pubmed[pmid] = articles[template].replace(template.encode(), pmid.encode())
 
 
-def floor(url: str, n: int) -> tuple[float, int]:
-    """The same requests in a plain loop: one session, no parsing, no database."""
+def floor(url: str, n: int, concurrency: int) -> tuple[float, int]:
+    """The same requests, as many at once, with plain sessions: no parsing, no database."""
     rows = identifiers(n)
     dois = [d for d, _p in rows if d]
     pmids = [p for _d, p in rows if p]
-    session = requests.Session()
+    local = threading.local()
+
+    def get(url_params):
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        target, params = url_params
+        return len(local.session.get(target, params=params, timeout=10).content)
+
     started = time.perf_counter()
-    made = 0
-    for doi in dois:
-        session.get(f"{url}/works/{doi}", timeout=10).content  # noqa: B018
-        made += 1
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        made = len(list(pool.map(get, [(f"{url}/works/{doi}", None) for doi in dois])))
     for start in range(0, len(pmids), 200):
-        ids = ",".join(pmids[start : start + 200])
-        session.get(f"{url}/efetch.fcgi", params={"db": "pubmed", "id": ids}, timeout=10).content  # noqa: B018
+        get((f"{url}/efetch.fcgi", {"db": "pubmed", "id": ",".join(pmids[start : start + 200])}))
         made += 1
     return time.perf_counter() - started, made
 
@@ -218,12 +227,13 @@ def main() -> None:
     seed(args.n)
     with ReplayServer() as server:
         serve(server, args.n)
-        floor_seconds, floor_requests = floor(server.url, args.n)
+        floor_seconds, floor_requests = floor(server.url, args.n, CONCURRENCY)
         env = {
             **os.environ,
             "REVIEWSITE_CROSSREF_URL": server.url,
             "REVIEWSITE_PUBMED_URL": server.url,
             "REVIEWSITE_SOURCE_CHECK_MAX_PER_RUN": str(args.n),
+            "REVIEWSITE_CROSSREF_CONCURRENCY": str(CONCURRENCY),
         }
         server.registries.log.clear()
         result = json.loads(
@@ -236,7 +246,10 @@ def main() -> None:
             ).stdout.splitlines()[-1]
         )
         served = len(server.registries.log)
-    print(f"floor (same {floor_requests:,} GETs, no parsing, no database): {floor_seconds:.2f}s")
+    print(
+        f"floor (same {floor_requests:,} GETs, {CONCURRENCY} Crossref at once, no parsing, "
+        f"no database): {floor_seconds:.2f}s"
+    )
     for name in ("first", "second"):
         r = result[name]
         print(
