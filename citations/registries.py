@@ -37,6 +37,7 @@ from urllib.parse import quote
 import requests
 from lxml import etree
 from requests.adapters import HTTPAdapter
+from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util.retry import Retry
 
 from citations.identifiers import InvalidIdentifier, normalize_doi, normalize_issued
@@ -246,9 +247,7 @@ def crossref_finding(message: Mapping[str, Any]) -> Finding:
                 )
                 continue
         label = update.kind + (f" (source: {update.source})" if update.source else "")
-        candidates.append(
-            Finding(update.status, update.doi, "", update.date, label=f"Crossref: {label}")
-        )
+        candidates.append(Finding(update.status, update.doi, "", update.date, label=label))
     relation = message.get("relation") or {}
     if isinstance(relation, Mapping):
         for name, status in _RELATION_TYPES.items():
@@ -258,7 +257,7 @@ def crossref_finding(message: Mapping[str, Any]) -> Finding:
                 doi = _norm_doi(item.get("id")) if item.get("id-type") == "doi" else ""
                 if doi and (doi == own or (doi in targets and doi not in curated_notices)):
                     continue
-                candidates.append(Finding(status, doi, "", "", label=f"Crossref relation: {name}"))
+                candidates.append(Finding(status, doi, "", "", label=f"relation {name}"))
     if update_to and not candidates:
         kinds = sorted({u.kind for u in update_to})
         notes.append(f"this record is a notice ({', '.join(kinds)}) about {len(targets)} work(s)")
@@ -275,12 +274,11 @@ def crossref_status(message: Mapping[str, Any]) -> tuple[str, dict | None]:
     finding = crossref_finding(message)
     if finding.status == "active":
         return "active", None
-    reason = finding.label.removeprefix("Crossref: ")
     return finding.status, {
         "doi": finding.notice_doi,
         "pmid": "",
         "date": finding.notice_date,
-        "reason": reason,
+        "reason": finding.label,
     }
 
 
@@ -316,12 +314,10 @@ def _pubmed_finding(article) -> Finding:
         pmid = _text(ref.find("PMID"))
         doi_match = _REF_DOI.search(source_text + " ")
         doi = _norm_doi(doi_match.group(1)) if doi_match else ""
-        label = f"PubMed: {_PUBMED_LABELS[ref_type]} {source_text}".strip()
+        label = f"{_PUBMED_LABELS[ref_type]} {source_text}".strip()
         candidates.append(Finding(status, doi, pmid, _ref_date(source_text), label=label))
     if RETRACTED_PUBLICATION in types and not any(c.status == "retracted" for c in candidates):
-        candidates.append(
-            Finding("retracted", label=f"PubMed: publication type {RETRACTED_PUBLICATION}")
-        )
+        candidates.append(Finding("retracted", label=f"publication type {RETRACTED_PUBLICATION}"))
     return _most_severe(candidates) or Finding()
 
 
@@ -481,7 +477,11 @@ def _seconds(value: str | None) -> float | None:
 
 
 def _describe(exc: requests.RequestException, timeout: float) -> str:
-    if isinstance(exc, requests.Timeout):
+    # Once urllib3 has retried, a timeout arrives wrapped: ConnectionError(MaxRetryError(...)).
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, urllib3_exceptions.NewConnectionError):  # (a TimeoutError subclass)
+        return f"cannot connect ({exc.__class__.__name__})"
+    if isinstance(exc, requests.Timeout) or isinstance(reason, urllib3_exceptions.TimeoutError):
         return f"no answer within {timeout} s"
     if isinstance(exc, requests.exceptions.RetryError):
         return "registry kept failing after retries"

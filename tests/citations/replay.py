@@ -5,13 +5,15 @@ records in ``fixtures/real-world/``), else 404. PubMed ``GET /efetch.fcgi?id=a,b
 answers one ``<PubmedArticleSet>`` holding the recorded article of each known PMID
 (``fixtures/pubmed-xml/``, derived from the real MEDLINE records), like efetch.
 ``script(key, *responses)`` queues answers that are served first: ``key`` is a DOI
-or ``"efetch"``, each response ``(status, headers, body)``. Every request is logged.
+or ``"efetch"``, each response ``(status, headers, body)`` or ``(…, delay_seconds)``.
+Every request is logged.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -92,7 +94,9 @@ def _handler(registries: Registries):
                 response = queue.popleft() if queue else None
             if response is None:
                 return False
-            status, headers, body = response
+            status, headers, body, *delay = response
+            if delay:
+                time.sleep(delay[0])  # a registry that answers too late
             self._send(status, body, "text/plain", headers)
             return True
 

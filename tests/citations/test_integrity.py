@@ -305,6 +305,18 @@ def test_an_unreachable_registry_is_an_error_not_a_crash(replay, cite, run, sett
     assert "cannot connect" in SourceCheck.objects.get(source=plos).detail
 
 
+def test_a_registry_slower_than_the_timeout_is_an_error(replay, cite, run, settings):
+    settings.REVIEWSITE_SOURCE_CHECK_TIMEOUT = 0.2
+    settings.REVIEWSITE_SOURCE_CHECK_RETRIES = 0
+    replay.script(WAKEFIELD_DOI, (200, {}, b"{}", 1.0))
+    wakefield = source(doi=WAKEFIELD_DOI)
+    cite(wakefield)
+    run()
+    assert checks_of(wakefield) == [("crossref", "error", "")]
+    assert "no answer within 0.2 s" in SourceCheck.objects.get(source=wakefield).detail
+    assert Source.objects.get(pk=wakefield.pk).status == "active"
+
+
 def test_the_client_follows_the_rate_limit_the_registry_announces(replay):
     replay.headers = {"X-Rate-Limit-Limit": "4", "X-Rate-Limit-Interval": "1s"}
     client = integrity.clients_from_settings()["crossref"]
