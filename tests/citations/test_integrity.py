@@ -305,6 +305,40 @@ def test_an_unreachable_registry_is_an_error_not_a_crash(replay, cite, run, sett
     assert "cannot connect" in SourceCheck.objects.get(source=plos).detail
 
 
+def test_a_long_retry_after_is_capped_so_one_answer_cannot_stall_the_run(replay, settings):
+    import threading
+
+    settings.REVIEWSITE_SOURCE_CHECK_MAX_WAIT = 0.1
+    replay.script(WAKEFIELD_DOI, (503, {"Retry-After": "3600"}, b"Come back in an hour"))
+    client = integrity.clients_from_settings()["crossref"]
+    answers = []
+    # In a thread, so that an uncapped wait fails the test instead of hanging it.
+    worker = threading.Thread(
+        target=lambda: answers.append(registries.fetch_crossref(client, WAKEFIELD_DOI)),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "the client waited for the whole Retry-After"
+    assert answers[0].outcome == "found" and answers[0].finding.status == "retracted"
+    assert client.requests_made == 2
+
+
+def test_pubmed_xml_entities_are_never_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not read me")
+    xml = (
+        f'<!DOCTYPE PubmedArticleSet [<!ENTITY e SYSTEM "file://{secret}">]>'
+        "<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID>"
+        '<CommentsCorrectionsList><CommentsCorrections RefType="RetractionIn">'
+        "<RefSource>&e;</RefSource></CommentsCorrections></CommentsCorrectionsList>"
+        "</MedlineCitation></PubmedArticle></PubmedArticleSet>"
+    ).encode()
+    finding = registries.pubmed_findings(xml)["1"]
+    assert finding.status == "retracted"
+    assert "do not read me" not in finding.label
+
+
 def test_a_registry_slower_than_the_timeout_is_an_error(replay, cite, run, settings):
     settings.REVIEWSITE_SOURCE_CHECK_TIMEOUT = 0.2
     settings.REVIEWSITE_SOURCE_CHECK_RETRIES = 0
