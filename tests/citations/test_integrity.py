@@ -500,3 +500,5 @@ def test_the_command_checks_the_named_sources_and_prints_a_summary(replay, capsy
     assert "PubMed: 1 unchanged, 0 changed, 0 not found, 0 error (1 requests)" in out
     assert f"{wakefield.key} (#{wakefield.pk}): active → retracted" in out
     assert not SourceCheck.objects.filter(source=other).exists()
+    call_command("check_sources", "--source", str(wakefield.pk), str(other.pk))
+    assert "Checked 2 sources: 1 changed, 0 errors." in capsys.readouterr().out

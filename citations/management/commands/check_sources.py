@@ -15,10 +15,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--source",
             dest="sources",
-            action="append",
+            action="extend",
+            nargs="+",
             type=int,
             metavar="ID",
-            help="Check this source (repeatable); default: every cited source due.",
+            help="Check these sources (--source 1 2, or repeated); default: every cited one due.",
         )
         parser.add_argument(
             "--limit", type=int, help="At most this many sources (default: the per-run cap)."
