@@ -269,11 +269,11 @@ def crossref_finding(message: Mapping[str, Any]) -> Finding:
     )
 
 
-def crossref_status(message: Mapping[str, Any]) -> tuple[str, dict | None]:
+def crossref_status(message: Mapping[str, Any]) -> tuple[str, dict]:
     """``(status, notice)`` in the importers' record format, for the metadata lookup."""
     finding = crossref_finding(message)
     if finding.status == "active":
-        return "active", None
+        return "active", {}
     return finding.status, {
         "doi": finding.notice_doi,
         "pmid": "",
