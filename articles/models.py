@@ -96,6 +96,7 @@ class Article(models.Model):
         "review_due_soon": "flag_review_due_soon",
         "citation_retracted": "flag_citation_retracted",
         "citation_concern": "flag_citation_concern",
+        "citation_corrected": "flag_citation_corrected",
     }
 
     slug = models.SlugField(max_length=200, unique=True)
@@ -138,6 +139,7 @@ class Article(models.Model):
     flag_review_due_soon = models.BooleanField(default=False)
     flag_citation_retracted = models.BooleanField(default=False)
     flag_citation_concern = models.BooleanField(default=False)
+    flag_citation_corrected = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape
 from urllib.parse import quote
 
 from django.conf import settings
@@ -53,6 +54,14 @@ DEFAULT_DISCLAIMER = (
 
 _SCHEMA_AUDIENCE = {Article.Audience.PATIENTS: "Patient", Article.Audience.CLINICIANS: "Clinician"}
 _HEADING_TAG = re.compile(r"<(/?)h([1-6])\b")
+# A citation link as citations.rendering writes it: one number or a collapsed range.
+_CITATION_LINK = re.compile(r'<a href="#ref-(\d+)" id="(cite-[\w-]+)">(\d+)(?:\u2013(\d+))?</a>')
+#: Statuses whose citations are marked in the text, and what the mark says.
+_MARKED_STATUSES = {
+    Source.Status.RETRACTED: "cites a retracted source",
+    Source.Status.WITHDRAWN: "cites a withdrawn source",
+    Source.Status.EXPRESSION_OF_CONCERN: "cites a source under an expression of concern",
+}
 # What json_script escapes, so the JSON-LD block cannot close its <script> element.
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 _POLICY_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
@@ -213,7 +222,9 @@ def _render_article_page(
         "preview": preview,
         "profile": profile,
         "reviewer_name": _reviewer_name(reviewer, profile),
-        "body_html": mark_safe(_demote_headings(body_html)),  # noqa: S308 - nh3 at save
+        "body_html": mark_safe(  # noqa: S308 - nh3 at save; the marks are our own markup
+            _mark_flagged_citations(_demote_headings(body_html), items)
+        ),
         "contents": _contents(revision.headings or []),
         "references": items,
         "notices": _notices(article, items),
@@ -239,6 +250,41 @@ def _demote_headings(html: str) -> str:
     if "<h1" not in html:
         return html
     return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + 1, 6)}", html)
+
+
+def _mark_flagged_citations(html: str, references: list[dict]) -> str:
+    """Mark each superscript link citing a retracted, withdrawn or concerned source.
+
+    The mark is visible (a warning sign) and the link's accessible name says why
+    ("Reference 2 cites a retracted source"). Statuses change after the body was
+    rendered, so this is done when the page is built, on the stored HTML.
+    """
+    why = {
+        r["number"]: _MARKED_STATUSES[r["status"]]
+        for r in references
+        if r["status"] in _MARKED_STATUSES
+    }
+    if not why:
+        return html
+
+    def mark(match: re.Match) -> str:
+        first = int(match.group(3))
+        last = int(match.group(4) or first)
+        reasons = [f"reference {n} {why[n]}" for n in range(first, last + 1) if n in why]
+        if not reasons:
+            return match.group(0)
+        shown = match.group(3) + (f"\u2013{match.group(4)}" if match.group(4) else "")
+        if last > first:
+            label = escape(f"References {shown}: " + "; ".join(reasons))
+        else:
+            label = escape(f"Reference {shown} {why[first]}")
+        return (
+            f'<a href="#ref-{match.group(1)}" id="{match.group(2)}" class="citation--flagged" '
+            f'aria-label="{label}" title="{label}">{shown}'
+            '<span class="citation-flag" aria-hidden="true">\u26a0</span></a>'
+        )
+
+    return _CITATION_LINK.sub(mark, html)
 
 
 def _contents(headings: list[dict]) -> list[dict]:

@@ -2,14 +2,17 @@
 
 from django.contrib import admin
 
-from .models import Source, SourceStatusEvent
+from .models import Source, SourceCheck, SourceStatusEvent
 
 
 class SourceStatusEventInline(admin.TabularInline):
     """A source's status history, shown read-only under the source."""
 
     model = SourceStatusEvent
-    fields = ("at", "from_status", "to_status", "notice_doi", "notice_pmid", "reason", "actor")
+    fields = (
+        "at", "from_status", "to_status", "notice_doi", "notice_pmid", "reason", "actor",
+        "actor_label",
+    )  # fmt: skip
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -33,6 +36,7 @@ class SourceAdmin(admin.ModelAdmin):
     readonly_fields = (
         "status", "notice_doi", "notice_pmid", "notice_date", "notice_reason",
         "status_changed_at", "title_signature", "created_by", "created_at", "updated_at",
+        "last_checked",
     )  # fmt: skip
     inlines = [SourceStatusEventInline]
     list_per_page = 50
@@ -46,6 +50,25 @@ class SourceStatusEventAdmin(admin.ModelAdmin):
     list_filter = ("to_status",)
     search_fields = ("source__key", "source__title", "reason")
     list_select_related = ("source", "actor")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SourceCheck)
+class SourceCheckAdmin(admin.ModelAdmin):
+    """What the integrity watch was told by each registry: viewable, never edited."""
+
+    list_display = ("source", "registry", "outcome", "found_status", "checked_at")
+    list_filter = ("registry", "outcome", "found_status")
+    search_fields = ("source__key", "source__doi", "source__pmid", "notice_doi", "detail")
+    list_select_related = ("source",)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -3,9 +3,8 @@
 The caller passes ``base_url`` and ``timeout`` (from settings); this module
 reads no settings so it can be tested against a local server. Both lookups
 return a record in the importers' normalised format, including retraction
-status: Crossref ``updated-by`` entries (and passive ``relation`` entries) say
-that *this* work was retracted/corrected; ``update-to`` says this work is itself
-a notice about *other* works, so it never changes this work's status.
+status, read by :func:`citations.registries.crossref_status` (``updated-by`` and
+passive ``relation`` entries; a notice's own ``update-to`` never marks it).
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ from urllib.parse import quote
 import requests
 
 from citations.identifiers import normalize_doi, normalize_issued, normalize_pmid
-from citations.importers import finalize_record, parse_medline, pick_status
+from citations.importers import finalize_record, parse_medline
+from citations.registries import crossref_status
 
 __all__ = [
     "LookupFailed",
@@ -62,28 +62,6 @@ _CROSSREF_TYPES = {
     "standard": "standard",
     "peer-review": "review",
 }
-_CROSSREF_UPDATES = {
-    "retraction": "retracted",
-    "withdrawal": "withdrawn",
-    "removal": "withdrawn",
-    "expression_of_concern": "expression_of_concern",
-    "expression-of-concern": "expression_of_concern",
-    "correction": "corrected",
-    "erratum": "corrected",
-    "corrigendum": "corrected",
-    # Part of the paper stands; flag it loudly without claiming it was retracted.
-    "partial_retraction": "corrected",
-    "new_version": "superseded",
-    "new_edition": "superseded",
-}
-# Passive relation names (this work is the object): "is-retracted-by" etc.
-_RELATION_UPDATES = {
-    "is-retracted-by": "retracted",
-    "is-withdrawn-by": "withdrawn",
-    "is-corrected-by": "corrected",
-    "has-expression-of-concern": "expression_of_concern",
-    "is-replaced-by": "superseded",
-}
 
 
 def _get(url: str, *, timeout: float, params: Mapping[str, str] | None = None) -> requests.Response:
@@ -114,34 +92,6 @@ def _date_parts(value: Any) -> str:
     return normalize_issued(value) if isinstance(value, Mapping) else ""
 
 
-def _crossref_events(message: Mapping[str, Any]) -> list[tuple[str, dict]]:
-    events = []
-    for update in message.get("updated-by") or []:
-        if not isinstance(update, Mapping):
-            continue
-        status = _CROSSREF_UPDATES.get(str(update.get("type", "")).lower())
-        if not status:
-            continue
-        notice = {
-            "doi": str(update.get("DOI") or ""),
-            "pmid": "",
-            "date": _date_parts(update.get("updated")),
-            "reason": str(update.get("label") or update.get("type") or ""),
-        }
-        if update.get("source"):
-            notice["reason"] += f" (source: {update['source']})"
-        events.append((status, notice))
-    relation = message.get("relation") or {}
-    if isinstance(relation, Mapping):
-        for name, status in _RELATION_UPDATES.items():
-            for item in relation.get(name) or []:
-                if not isinstance(item, Mapping):
-                    continue
-                doi = str(item.get("id") or "") if item.get("id-type") == "doi" else ""
-                events.append((status, {"doi": doi, "pmid": "", "date": "", "reason": name}))
-    return events
-
-
 def crossref_message_to_record(message: Mapping[str, Any]) -> dict:
     """Convert a Crossref ``/works`` ``message`` object to a normalised record."""
     authors = []
@@ -160,7 +110,8 @@ def crossref_message_to_record(message: Mapping[str, Any]) -> dict:
         issued = _date_parts(message.get(key))
         if issued:
             break
-    status, notice = pick_status(_crossref_events(message))
+    # What the record says of this work's standing (never a notice's own update-to).
+    status, notice = crossref_status(message)
     doi = str(message.get("DOI") or "")
     raw = {
         "key": "",

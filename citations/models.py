@@ -65,6 +65,8 @@ class Source(models.Model):
     notice_date = models.DateField(null=True, blank=True)
     notice_reason = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # When the integrity watch last asked a registry about this source (None: never).
+    last_checked = models.DateTimeField(null=True, blank=True, db_index=True)
     # Normalised title for duplicate detection (same title, year and first author).
     title_signature = models.CharField(max_length=500, blank=True, db_index=True)
     created_by = models.ForeignKey(
@@ -118,6 +120,8 @@ class SourceStatusEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: Who acted when no person did: "system" for the integrity watch; empty for a person.
+    actor_label = models.CharField(max_length=40, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -137,3 +141,36 @@ def current_revision_q(revision: str) -> Q:
     return Q(**{f"{revision}__article__live_revision": F(revision)}) | Q(
         **{f"{revision}__article__latest_revision": F(revision)}
     )
+
+
+class SourceCheck(models.Model):
+    """One registry's answer about one source, from one run of the integrity watch."""
+
+    class Registry(models.TextChoices):
+        CROSSREF = "crossref", "Crossref"
+        PUBMED = "pubmed", "PubMed"
+
+    class Outcome(models.TextChoices):
+        UNCHANGED = "unchanged", "Unchanged"
+        CHANGED = "changed", "Changed"
+        NOT_FOUND = "not_found", "Not found"
+        ERROR = "error", "Error"
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="checks")
+    registry = models.CharField(max_length=10, choices=Registry.choices)
+    checked_at = models.DateTimeField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    #: The status the registry's record implies ("" when it said nothing usable).
+    found_status = models.CharField(max_length=25, blank=True)
+    notice_doi = models.CharField(max_length=255, blank=True)
+    notice_pmid = models.CharField(max_length=20, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        indexes = [
+            models.Index(fields=["source", "-checked_at"], name="sourcecheck_history_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.registry} {self.outcome} at {self.checked_at:%Y-%m-%d}"

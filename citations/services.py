@@ -157,7 +157,9 @@ def _parse_date(value: str) -> datetime.date | None:
         return None
 
 
-def _status_changed_event(source: Source, old_status: str, actor) -> SourceStatusEvent:
+def _status_changed_event(
+    source: Source, old_status: str, actor, actor_label: str = ""
+) -> SourceStatusEvent:
     return SourceStatusEvent(
         source=source,
         from_status=old_status,
@@ -166,6 +168,7 @@ def _status_changed_event(source: Source, old_status: str, actor) -> SourceStatu
         notice_pmid=source.notice_pmid,
         reason=source.notice_reason,
         actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=actor_label,
     )
 
 
@@ -328,17 +331,53 @@ def source_set_status(
     if errors:
         raise ValidationError(errors)
     source = Source.objects.select_for_update().get(pk=source_id)
-    old_status = source.status
     if status == Source.Status.ACTIVE:
         notice = {"doi": "", "pmid": "", "date": None, "reason": ""}
+    _change_status(source, status, notice, actor)
+    return source
+
+
+def _change_status(source: Source, status: str, notice: dict, actor, actor_label: str = "") -> None:
+    """Store the status and notice, audit it, and tell other apps after commit."""
+    old_status = source.status
     source.notice_doi, source.notice_pmid = notice["doi"], notice["pmid"]
     source.notice_date, source.notice_reason = notice["date"], notice["reason"]
     source.status = status
     source.status_changed_at = timezone.now()
     source.save()
-    _status_changed_event(source, old_status, actor).save()
+    _status_changed_event(source, old_status, actor, actor_label).save()
     if old_status != status:
         _send_status_changed(source, old_status, actor)
+
+
+#: The audit's actor label for changes the integrity watch makes (no person acted).
+SYSTEM_ACTOR = "system"
+
+
+@transaction.atomic
+def source_raise_status_from_registry(
+    *,
+    source_id: int,
+    status: str,
+    notice_doi: str = "",
+    notice_pmid: str = "",
+    notice_date: datetime.date | None = None,
+    reason: str,
+) -> Source | None:
+    """The integrity watch's way into the status service: actor = system.
+
+    Raises the status only when ``status`` is more severe than the stored one, so a
+    check never lowers (or rewrites) a status a person set; returns the changed
+    source, or None when nothing changed. Audit, propagation, notifications and the
+    review queue follow exactly as for a reviewer's change.
+    """
+    if status not in Source.Status.values:
+        raise ValueError(f"{status!r} is not a source status")
+    source = Source.objects.select_for_update().get(pk=source_id)
+    if Source.SEVERITY[status] <= Source.SEVERITY[source.status]:
+        return None
+    notice = {"doi": notice_doi, "pmid": notice_pmid, "date": notice_date, "reason": reason}
+    _change_status(source, status, notice, None, SYSTEM_ACTOR)
     return source
 
 

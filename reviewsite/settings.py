@@ -266,6 +266,14 @@ CELERY_BEAT_SCHEDULE = {
             hour=env.str("REVIEWSITE_STALE_SWEEP_HOUR", default="3"),
         ),
     },
+    # The integrity watch; the task does nothing while REVIEWSITE_SOURCE_CHECK_ENABLED is off.
+    "check-sources": {
+        "task": "citations.tasks.check_sources",
+        "schedule": crontab(
+            minute=env.str("REVIEWSITE_SOURCE_CHECK_MINUTE", default="45"),
+            hour=env.str("REVIEWSITE_SOURCE_CHECK_HOUR", default="2"),
+        ),
+    },
 }
 
 # --- Reviewsite ---------------------------------------------------------------------
@@ -280,6 +288,24 @@ REVIEWSITE_PUBMED_URL = env.str(
     "REVIEWSITE_PUBMED_URL", default="https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
 )
 REVIEWSITE_LOOKUP_TIMEOUT = env.float("REVIEWSITE_LOOKUP_TIMEOUT", default=5.0)
+# Source integrity watch (citations.tasks.check_sources): off until switched on.
+REVIEWSITE_SOURCE_CHECK_ENABLED = env.bool("REVIEWSITE_SOURCE_CHECK_ENABLED", default=False)
+REVIEWSITE_SOURCE_CHECK_MAX_PER_RUN = env.int("REVIEWSITE_SOURCE_CHECK_MAX_PER_RUN", default=2000)
+REVIEWSITE_SOURCE_CHECK_BATCH_SIZE = env.int("REVIEWSITE_SOURCE_CHECK_BATCH_SIZE", default=200)
+REVIEWSITE_SOURCE_CHECK_TIMEOUT = env.float("REVIEWSITE_SOURCE_CHECK_TIMEOUT", default=10.0)
+REVIEWSITE_SOURCE_CHECK_RETRIES = env.int("REVIEWSITE_SOURCE_CHECK_RETRIES", default=3)
+# Seconds: the first retry waits this long, each next one twice as long (with Retry-After
+# taking precedence), and no single wait exceeds MAX_WAIT.
+REVIEWSITE_SOURCE_CHECK_BACKOFF = env.float("REVIEWSITE_SOURCE_CHECK_BACKOFF", default=1.0)
+REVIEWSITE_SOURCE_CHECK_MAX_WAIT = env.float("REVIEWSITE_SOURCE_CHECK_MAX_WAIT", default=60.0)
+# Least time between two requests to one registry; a rate announced in headers can raise it.
+REVIEWSITE_CROSSREF_MIN_INTERVAL = env.float("REVIEWSITE_CROSSREF_MIN_INTERVAL", default=0.1)
+REVIEWSITE_PUBMED_MIN_INTERVAL = env.float("REVIEWSITE_PUBMED_MIN_INTERVAL", default=0.34)
+# Crossref requests at once; 0: 3 with REVIEWSITE_CONTACT_EMAIL (polite pool), else 1.
+REVIEWSITE_CROSSREF_CONCURRENCY = env.int("REVIEWSITE_CROSSREF_CONCURRENCY", default=0)
+REVIEWSITE_PUBMED_API_KEY = env.str("REVIEWSITE_PUBMED_API_KEY", default="")
+# Sent as Crossref's mailto (polite pool) and PubMed's email.
+REVIEWSITE_CONTACT_EMAIL = env.str("REVIEWSITE_CONTACT_EMAIL", default="")
 REVIEWSITE_PAGE_CACHE_SECONDS = env.int("REVIEWSITE_PAGE_CACHE_SECONDS", default=3600)
 
 LOGGING = {

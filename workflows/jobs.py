@@ -34,6 +34,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from articles.claims import claims_by_revision
 from articles.models import Article, RevisionCitation, live_q
 from citations.models import Source
 
@@ -49,6 +50,7 @@ OVERDUE = "review_overdue"
 DUE_SOON = "review_due_soon"
 RETRACTED = "citation_retracted"
 CONCERN = "citation_concern"
+CORRECTED = "citation_corrected"
 
 
 # --- shared set-based helpers ------------------------------------------------------------
@@ -385,6 +387,7 @@ def propagate_source_status(*, source_id: int) -> PropagationResult:
     wants_concern = Exists(
         RevisionCitation.objects.relying_on_concern().filter(revision=OuterRef("live_revision"))
     )
+    wants_corrected = Exists(counted.filter(source__status=Source.Status.CORRECTED))
     citing = (
         Article.objects.live()
         .order_by()
@@ -402,13 +405,22 @@ def propagate_source_status(*, source_id: int) -> PropagationResult:
         f"unflag:{RETRACTED}": (citing.filter(~wants_retracted, flag_citation_retracted=True), why),
         f"flag:{CONCERN}": (citing.filter(wants_concern, flag_citation_concern=False), why),
         f"unflag:{CONCERN}": (citing.filter(~wants_concern, flag_citation_concern=True), why),
+        f"flag:{CORRECTED}": (citing.filter(wants_corrected, flag_citation_corrected=False), why),
+        f"unflag:{CORRECTED}": (
+            citing.filter(~wants_corrected, flag_citation_corrected=True),
+            why,
+        ),
     }
     counts, slugs = _apply_changes(changes, at=now, report=True)
     updated = 0
     if any(counts.values()):
         updated = _update_flags(
             citing,
-            {"flag_citation_retracted": wants_retracted, "flag_citation_concern": wants_concern},
+            {
+                "flag_citation_retracted": wants_retracted,
+                "flag_citation_concern": wants_concern,
+                "flag_citation_corrected": wants_corrected,
+            },
             at=now,
         )
     sent = 0
@@ -439,6 +451,7 @@ def _notify_citing(source: Source, articles: QuerySet[Article]) -> int:
     users = get_user_model().objects.in_bulk({recipient for recipient, _a, _t in rows})
     changed_at = int(source.status_changed_at.timestamp()) if source.status_changed_at else 0
     status = source.get_status_display().lower()
+    claims = _claims_citing(source, {article_id for _r, article_id, _t in rows})
     queued = 0
     for recipient, article_id, title in rows:
         queued += len(
@@ -447,8 +460,25 @@ def _notify_citing(source: Source, articles: QuerySet[Article]) -> int:
                 subject=f"Cited source {status}: {title}",
                 body=f"“{title}” cites {source.key} ({source.title}), which is now {status}."
                 + (f"\nNotice: {source.notice_reason}" if source.notice_reason else "")
+                + claims.get(article_id, "")
                 + f"\n\nThe article is flagged and in the review queue: {_link(article_id)}\n",
                 dedupe_key=f"source-status:s{source.pk}:{source.status}:{changed_at}:a{article_id}",
             )
         )
     return queued
+
+
+def _claims_citing(source: Source, article_ids: set[int]) -> dict[int, str]:
+    """Per article, the live sentences citing ``source``, as lines of a mail (3 queries)."""
+    live = dict(Article.objects.filter(pk__in=article_ids).values_list("live_revision_id", "pk"))
+    texts = {}
+    for revision_id, claims in claims_by_revision(live).items():
+        lines = [
+            f"- {c['section'] + ': ' if c['section'] else ''}“{c['sentence']}” "
+            f"(line {c['line']}, column {c['column']})"
+            for c in claims
+            if c["source"] == source.pk
+        ]
+        if lines:
+            texts[live[revision_id]] = "\n\nClaims that cite it, to re-check:\n" + "\n".join(lines)
+    return texts

@@ -11,7 +11,7 @@ def on_source_status_changed(sender, *, source_id, old_status, new_status, **kwa
     """Queue the propagation when a source enters or leaves a flagging status."""
     from .tasks import propagate_source_status
 
-    flagging = set(Source.FLAGGING_STATUSES)
+    flagging = {*Source.FLAGGING_STATUSES, Source.Status.CORRECTED}
     if old_status in flagging or new_status in flagging:
         # The signal is sent after commit already; delay_on_commit also covers a
         # sender that runs inside a transaction of its own.

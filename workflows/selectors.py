@@ -16,6 +16,8 @@ S = Article.Status
 
 #: Urgency ranks of the review queue, most urgent first.
 URGENCY_RETRACTED, URGENCY_CONCERN, URGENCY_OVERDUE, URGENCY_IN_REVIEW, URGENCY_SUBMITTED = range(5)
+#: A corrected source: worth a look, after everything else.
+URGENCY_CORRECTED = 5
 
 _LIST_RELATED = ("latest_revision", "live_revision", "owner", "last_reviewed_by")
 
@@ -25,8 +27,9 @@ def review_queue(*, user) -> QuerySet[Article]:
 
     Included: submitted and under-review articles, live articles whose review is
     overdue, and any non-archived article flagged for a retracted or concerning
-    citation. Order: retraction flags, concern flags, overdue reviews, then articles
-    in review and submitted ones; within a rank, articles assigned to ``user`` come
+    citation, or citing a corrected source. Order: retraction flags, concern flags,
+    overdue reviews, articles in review, submitted ones, then corrected-source flags
+    (low priority); within a rank, articles assigned to ``user`` come
     first, then the longest-waiting. Users without an editorial role get nothing.
     """
     if not is_staff_member(user):
@@ -36,6 +39,7 @@ def review_queue(*, user) -> QuerySet[Article]:
         | Q(flag_review_overdue=True)
         | Q(flag_citation_retracted=True)
         | Q(flag_citation_concern=True)
+        | Q(flag_citation_corrected=True)
     )
     return (
         Article.objects.filter(queued)
@@ -47,7 +51,8 @@ def review_queue(*, user) -> QuerySet[Article]:
                 When(flag_citation_concern=True, then=Value(URGENCY_CONCERN)),
                 When(flag_review_overdue=True, then=Value(URGENCY_OVERDUE)),
                 When(status=S.UNDER_REVIEW, then=Value(URGENCY_IN_REVIEW)),
-                default=Value(URGENCY_SUBMITTED),
+                When(status=S.SUBMITTED, then=Value(URGENCY_SUBMITTED)),
+                default=Value(URGENCY_CORRECTED),
                 output_field=IntegerField(),
             ),
             assigned_to_me=Exists(

@@ -525,9 +525,10 @@ def _make_live(article: Article, revision: ArticleRevision, actor) -> None:
     article.next_review_due = article.compute_next_review_due()
     article.flag_review_overdue = False
     article.flag_review_due_soon = False
-    retracted, concern = live_citation_flags(revision)
+    retracted, concern, corrected = live_citation_flags(revision)
     article.flag_citation_retracted = retracted
     article.flag_citation_concern = concern
+    article.flag_citation_corrected = corrected
 
 
 def _copy_metadata(metadata: dict, article: Article) -> None:
@@ -535,15 +536,18 @@ def _copy_metadata(metadata: dict, article: Article) -> None:
         setattr(article, field, value)
 
 
-def live_citation_flags(revision: ArticleRevision) -> tuple[bool, bool]:
-    """(cites a retracted/withdrawn source, cites one under an expression of concern)."""
+def live_citation_flags(revision: ArticleRevision) -> tuple[bool, bool, bool]:
+    """(cites a retracted/withdrawn source, one under an expression of concern, a corrected
+    one)."""
     statuses = set(
         RevisionCitation.objects.relied_on()
         .filter(revision=revision)
         .values_list("source__status", flat=True)
     )
-    return bool(statuses & set(Source.REFUSED_STATUSES)), (
-        Source.Status.EXPRESSION_OF_CONCERN in statuses
+    return (
+        bool(statuses & set(Source.REFUSED_STATUSES)),
+        Source.Status.EXPRESSION_OF_CONCERN in statuses,
+        Source.Status.CORRECTED in statuses,
     )
 
 

@@ -16,4 +16,5 @@ urlpatterns = [
     path("sources/import/", views.source_import_view, name="source-import"),
     path("sources/<int:pk>/", views.source_detail, name="source-detail"),
     path("sources/<int:pk>/status/", views.source_status, name="source-status"),
+    path("sources/<int:pk>/check/", views.source_check, name="source-check"),
 ]

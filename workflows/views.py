@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,9 +18,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from articles.claims import claims_by_revision, claims_for
 from articles.models import Article
 from articles.services import render_body
 from citations.importers import UnsupportedFormat
+from citations.integrity import can_check_sources, source_check_now
 from citations.models import Source
 from citations.services import source_import, source_set_status
 from reviewsite import errors
@@ -111,10 +114,19 @@ def _error_messages(error: DomainError | ValidationError | PermissionDenied) -> 
 def dashboard(request):
     """The user's lists: drafts, changes requested, reviews awaiting, overdue, alerts."""
     sections = selectors.dashboard_sections(user=request.user)
+    alerts = sections["retraction_alerts"]
+    claims = claims_by_revision(
+        (a.live_revision_id for a in alerts if a.live_revision_id), with_key=True
+    )
+    alert_claims = [
+        {"article": a, "claims": claims[a.live_revision_id]}
+        for a in alerts
+        if claims.get(a.live_revision_id)
+    ]
     return render(
         request,
         "workflows/dashboard.html",
-        {"sections": sections, **_roles(request.user)},
+        {"sections": sections, "alert_claims": alert_claims, **_roles(request.user)},
     )
 
 
@@ -307,9 +319,11 @@ def _get_article(pk: int) -> Article:
 def _review_context(request, article: Article, forms: dict | None = None) -> dict:
     forms = forms or {}
     actions = allowed_api_actions(article.status, request.user)
+    comparison = selectors.revision_comparison(article=article)
     return {
         "article": article,
-        "comparison": selectors.revision_comparison(article=article),
+        "comparison": comparison,
+        "affected_claims": _affected_claims(comparison),
         "history": selectors.article_history(article=article),
         "actions": [
             {"name": a, "label": ACTION_LABELS[a]}
@@ -323,6 +337,14 @@ def _review_context(request, article: Article, forms: dict | None = None) -> dic
         "action_form": forms.get("other") or CommentForm(),
         **_roles(request.user),
     }
+
+
+def _affected_claims(comparison: dict) -> list[dict]:
+    """The proposed revision's sentences citing a non-active source, with the reference."""
+    citations = comparison["proposed_citations"]
+    by_source = {c.source_id: c for c in citations}
+    claims = claims_for(comparison["proposed"].body, citations)
+    return [{**claim, "citation": by_source[claim["source"]]} for claim in claims]
 
 
 @staff_required
@@ -437,6 +459,9 @@ def _source_context(request, source: Source, form=None) -> dict:
         "source": source,
         "cited_in": selectors.where_cited(source_ids=[source.pk]).get(source.pk, []),
         "events": source.status_events.select_related("actor")[:20],
+        "checks": source.checks.all()[:20],
+        "can_check": can_check_sources(request.user) and bool(source.doi or source.pmid),
+        "checks_enabled": settings.REVIEWSITE_SOURCE_CHECK_ENABLED,
         "status_form": form
         or SourceStatusForm(
             initial={
@@ -477,3 +502,24 @@ def source_status(request, pk: int):
         return redirect(reverse("workflows:source-detail", kwargs={"pk": pk}))
     context = _source_context(request, source, form)
     return render(request, "workflows/source_detail.html", context, status=400)
+
+
+@staff_required
+@require_POST
+def source_check(request, pk: int):
+    """ "Check now": ask Crossref and PubMed about this source through the integrity watch."""
+    source = _get_source(pk)
+    try:
+        checks = source_check_now(actor=request.user, source_id=source.pk)
+    except (DomainError, ValidationError, PermissionDenied) as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+    else:
+        source.refresh_from_db(fields=["status"])
+        outcomes = ", ".join(
+            f"{c.get_registry_display()}: {c.get_outcome_display().lower()}" for c in checks
+        )
+        messages.success(
+            request, f"Checked {source.key} ({outcomes}). Status: {source.get_status_display()}."
+        )
+    return redirect(reverse("workflows:source-detail", kwargs={"pk": pk}))

@@ -13,6 +13,17 @@ class CitationSerializer(serializers.ModelSerializer):
         fields = ["number", "source", "key"]
 
 
+class AffectedClaimSerializer(serializers.Serializer):
+    """A sentence that cites a source that is not active, and where it is."""
+
+    source = serializers.IntegerField()
+    status = serializers.CharField()
+    section = serializers.CharField(help_text="The heading above the sentence ('' if none)")
+    sentence = serializers.CharField(help_text="Plain text, markers left out")
+    line = serializers.IntegerField(help_text="1-based line of the marker in the Markdown")
+    column = serializers.IntegerField(help_text="1-based column of the marker")
+
+
 class RevisionSerializer(serializers.ModelSerializer):
     """A revision with its content and resolved citations."""
 

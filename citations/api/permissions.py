@@ -7,6 +7,7 @@ role learns that first.
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from citations.integrity import can_check_sources
 from citations.services import can_edit_sources, can_set_source_status
 from reviewsite.roles import is_staff_member
 
@@ -41,3 +42,12 @@ class SetsSourceStatus(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return can_set_source_status(request.user)
+
+
+class ChecksSources(BasePermission):
+    """Editors and Reviewers ask the registries about a source now."""
+
+    message = "Only Editors or Reviewers may check a source now."
+
+    def has_permission(self, request, view) -> bool:
+        return can_check_sources(request.user)

@@ -5,7 +5,7 @@ import re
 from rest_framework import serializers
 
 from citations.importers import FORMATS
-from citations.models import Source
+from citations.models import Source, SourceCheck
 from citations.services import IMPORT_MAX_BYTES
 
 _ISSUED_RE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
@@ -52,7 +52,19 @@ class SourceOutputSerializer(serializers.ModelSerializer):
             "id", "key", "type", "title", "authors", "container_title", "container_title_short",
             "issued", "volume",
             "issue", "pages", "doi", "pmid", "pmcid", "url", "publisher", "evidence_type",
-            "status", "status_notice", "citing_count",
+            "status", "status_notice", "citing_count", "last_checked",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class SourceCheckSerializer(serializers.ModelSerializer):
+    """One registry's answer about a source (the integrity watch's history)."""
+
+    class Meta:
+        model = SourceCheck
+        fields = [
+            "id", "source", "registry", "checked_at", "outcome", "found_status",
+            "notice_doi", "notice_pmid", "detail",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -15,4 +15,6 @@ urlpatterns = [
     path("sources/lookup/", views.SourceLookupView.as_view(), name="source-lookup"),
     path("sources/<int:pk>/", views.SourceDetailView.as_view(), name="source-detail"),
     path("sources/<int:pk>/status/", views.SourceStatusView.as_view(), name="source-status"),
+    path("sources/<int:pk>/checks/", views.SourceChecksView.as_view(), name="source-checks"),
+    path("sources/<int:pk>/check/", views.SourceCheckNowView.as_view(), name="source-check"),
 ]

@@ -6,18 +6,21 @@ ValidationError / PermissionDenied and domain errors; ``reviewsite.api`` maps th
 to 400 / 403 / their own status.
 """
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from citations import services
+from citations import integrity, services
 from citations.importers import UnsupportedFormat
+from citations.models import Source, SourceCheck
 
 from .filters import SourceFilter
-from .permissions import EditsLibraryOrReadOnly, SetsSourceStatus
+from .permissions import ChecksSources, EditsLibraryOrReadOnly, ReadsLibrary, SetsSourceStatus
 from .serializers import (
     ImportReportSerializer,
+    SourceCheckSerializer,
     SourceImportInputSerializer,
     SourceInputSerializer,
     SourceLookupInputSerializer,
@@ -186,3 +189,42 @@ class SourceLookupView(_SourceView):
         source = self.get_queryset().get(pk=source.pk)
         body = SourceLookupOutputSerializer({"created": created, "source": source}).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class SourceChecksView(_SourceView, generics.ListAPIView):
+    """``GET`` a source's integrity-check history, newest first (editorial staff)."""
+
+    serializer_class = SourceCheckSerializer
+    permission_classes = [ReadsLibrary]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return SourceCheck.objects.none()
+        source = get_object_or_404(Source, pk=self.kwargs["pk"])
+        return SourceCheck.objects.filter(source=source).order_by("-checked_at", "-id")
+
+    @extend_schema(summary="A source's integrity-check history, newest first")
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+
+class SourceCheckNowView(_SourceView):
+    """``POST``: ask Crossref (DOI) and PubMed (PMID) about one source now (Editors, Reviewers).
+
+    Answers 200 with the new checks, one per registry asked; a registry that cannot
+    be reached is an ``error`` check, not a failed request. 400 when the watch is
+    switched off or the source has neither DOI nor PMID.
+    """
+
+    serializer_class = SourceCheckSerializer
+    permission_classes = [ChecksSources]
+
+    @extend_schema(
+        summary="Check a source against Crossref and PubMed now",
+        request=None,
+        responses={200: SourceCheckSerializer(many=True), **_ERRORS},
+    )
+    def post(self, request, pk: int):
+        source = self.get_object()
+        checks = integrity.source_check_now(actor=request.user, source_id=source.pk)
+        return Response(SourceCheckSerializer(checks, many=True).data)

@@ -22,7 +22,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SOURCE_FIELDS = {
     "id", "key", "type", "title", "authors", "container_title", "container_title_short",
     "issued", "volume", "issue", "pages", "doi", "pmid", "pmcid", "url", "publisher",
-    "evidence_type", "status", "status_notice", "citing_count",
+    "evidence_type", "status", "status_notice", "citing_count", "last_checked",
 }  # fmt: skip
 
 BIBTEX = b"""

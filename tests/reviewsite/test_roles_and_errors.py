@@ -23,6 +23,7 @@ POST_ONLY = {
     "article-action": {"comment": "Checked."},
     "source-import": {},
     "source-status": {"status": "corrected", "reason": "Erratum published."},
+    "source-check": {},
 }
 
 

@@ -89,13 +89,18 @@ def test_back_to_active_clears_unless_another_cited_source_is_retracted(
     set_status(django_capture_on_commit_callbacks, first, "retracted", reviewer)
     set_status(django_capture_on_commit_callbacks, second, "retracted", reviewer)
     set_status(django_capture_on_commit_callbacks, first, "corrected", reviewer)
-    assert Article.objects.get(pk=only_first.pk).flags == []
-    assert Article.objects.get(pk=both.pk).flags == ["citation_retracted"]
+    # Corrected is not retracted; it has its own low-priority flag.
+    assert Article.objects.get(pk=only_first.pk).flags == ["citation_corrected"]
+    assert Article.objects.get(pk=both.pk).flags == ["citation_retracted", "citation_corrected"]
     assert flag_events(only_first, "flag:citation") == [
         "flag:citation_retracted",
         "unflag:citation_retracted",
+        "flag:citation_corrected",
     ]
-    assert flag_events(both, "flag:citation") == ["flag:citation_retracted"]
+    assert flag_events(both, "flag:citation") == [
+        "flag:citation_retracted",
+        "flag:citation_corrected",
+    ]
 
 
 def test_concern_then_retraction_swaps_the_flags(
@@ -198,7 +203,8 @@ def test_a_status_change_that_cannot_flag_queues_nothing(
     source = SourceFactory()
     citing(source)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        source_set_status(source_id=source.pk, actor=reviewer, status="corrected")
+        # Superseded flags nothing (corrected now flags citation_corrected).
+        source_set_status(source_id=source.pk, actor=reviewer, status="superseded")
     with django_capture_on_commit_callbacks(execute=False) as queued:
         for callback in callbacks:
             callback()  # sends source_status_changed
@@ -219,8 +225,8 @@ def test_propagation_queries_do_not_grow_with_the_citing_articles(
     assert result.articles == count
     assert result.changes["unflag:citation_retracted"] == count
     assert AuditEvent.objects.filter(action="unflag:citation_retracted").count() == count
-    # 1 source, 4 report SELECTs, 1 audit INSERT … SELECT, 1 UPDATE, 2 savepoints.
-    assert len(queries) == 9, "\n".join(q["sql"][:150] for q in queries)
+    # 1 source, 6 report SELECTs, 1 audit INSERT … SELECT, 1 UPDATE, 2 savepoints.
+    assert len(queries) == 11, "\n".join(q["sql"][:150] for q in queries)
 
 
 def test_the_task_is_named_for_the_worker():

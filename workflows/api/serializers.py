@@ -4,7 +4,8 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from articles.api.serializers import CitationSerializer
+from articles.api.serializers import AffectedClaimSerializer, CitationSerializer
+from articles.claims import claims_for
 from articles.models import Article, revision_shown_to
 from workflows.models import AuditEvent
 from workflows.transitions import allowed_api_actions
@@ -160,6 +161,36 @@ class ArticleSerializer(ReaderArticleSerializer):
 
     def get_allowed_actions(self, article) -> list[str]:
         return allowed_api_actions(article.status, self._user())
+
+
+class AffectedClaimsMixin(serializers.Serializer):
+    """One article (detail, and the answer to a write): ``affected_claims`` of the revision
+    shown."""
+
+    affected_claims = serializers.SerializerMethodField()
+
+    @extend_schema_field(AffectedClaimSerializer(many=True))
+    def get_affected_claims(self, article) -> list[dict]:
+        revision = self._revision(article)
+        if revision is None:
+            return []
+        return claims_for(revision.body, revision.citations.all())
+
+
+class ReaderArticleDetailSerializer(AffectedClaimsMixin, ReaderArticleSerializer):
+    """One live article as readers get it, with its affected claims."""
+
+    class Meta(ReaderArticleSerializer.Meta):
+        fields = [*ReaderArticleSerializer.Meta.fields, "affected_claims"]
+        read_only_fields = fields
+
+
+class ArticleDetailSerializer(AffectedClaimsMixin, ArticleSerializer):
+    """One article as staff get it, with its affected claims."""
+
+    class Meta(ArticleSerializer.Meta):
+        fields = [*ArticleSerializer.Meta.fields, "affected_claims"]
+        read_only_fields = fields
 
 
 _AUDIENCES = Article.Audience.choices

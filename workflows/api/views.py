@@ -14,6 +14,7 @@ from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnl
 from rest_framework.response import Response
 
 from articles.api.serializers import RevisionSerializer
+from articles.claims import CLAIM_COLUMNS
 from articles.models import (
     Article,
     ArticleRevision,
@@ -30,10 +31,12 @@ from .filters import ArticleFilter
 from .serializers import (
     ActionInput,
     ArticleCreateInput,
+    ArticleDetailSerializer,
     ArticleEditInput,
     ArticleSerializer,
     AssignReviewersInput,
     AuditEventSerializer,
+    ReaderArticleDetailSerializer,
     ReaderArticleSerializer,
     TransitionErrorSerializer,
     reject_unknown_fields,
@@ -48,9 +51,8 @@ def article_queryset(user, base=None):
     return base.select_related(shown).prefetch_related(
         Prefetch(
             f"{shown}__citations",
-            queryset=RevisionCitation.objects.only(
-                "id", "revision_id", "number", "source_id", "key"
-            ),
+            # The sources' status (one JOIN, no query) tells whether claims are affected.
+            queryset=RevisionCitation.objects.select_related("source").only(*CLAIM_COLUMNS),
         ),
         Prefetch(
             "review_assignments",
@@ -92,11 +94,13 @@ class ArticleViewSet(
         return article_queryset(self.request.user)
 
     def get_serializer_class(self):
+        # One article (detail, and the answer to a write) also lists its affected claims.
+        detail = self.action != "list"
         if sees_working_copies(self.request.user):
-            return ArticleSerializer
-        return ReaderArticleSerializer
+            return ArticleDetailSerializer if detail else ArticleSerializer
+        return ReaderArticleDetailSerializer if detail else ReaderArticleSerializer
 
-    @extend_schema(responses=ArticleSerializer)
+    @extend_schema(responses=ArticleDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
         article = self.get_object()
         data = self.get_serializer(article).data

@@ -20,7 +20,7 @@ def copy_metadata_from_articles(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0003_article_recent_index'),
+        ('articles', '0004_article_flag_citation_corrected'),
     ]
 
     operations = [
