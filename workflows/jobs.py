@@ -37,7 +37,7 @@ from django.utils.dateparse import parse_datetime
 from articles.models import Article, RevisionCitation
 from citations.models import Source
 
-from . import notifications
+from . import mail
 from .models import AuditEvent, ReviewAssignment
 
 S = Article.Status
@@ -336,7 +336,7 @@ def _queue_digests(digests: dict[int, _Digest], now: datetime) -> int:
             "need a medical review.\n\n" + "\n\n".join(parts) + "\n"
         )
         queued += len(
-            notifications.queue(
+            mail.queue(
                 recipients=[users.get(recipient)],
                 subject=f"Review digest: {', '.join(summary)}",
                 body=body,
@@ -443,7 +443,7 @@ def _notify_citing(source: Source, articles: QuerySet[Article]) -> int:
     queued = 0
     for recipient, article_id, title in rows:
         queued += len(
-            notifications.queue(
+            mail.queue(
                 recipients=[users.get(recipient)],
                 subject=f"Cited source {status}: {title}",
                 body=f"“{title}” cites {source.key} ({source.title}), which is now {status}."

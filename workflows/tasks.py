@@ -9,12 +9,8 @@ from __future__ import annotations
 import smtplib
 
 from celery import shared_task
-from django.core.mail import send_mail
-from django.db import transaction
-from django.utils import timezone
 
-from . import jobs
-from .models import Notification
+from . import jobs, mail
 
 
 @shared_task(
@@ -28,26 +24,7 @@ from .models import Notification
 )
 def send_notification(self, notification_id: int) -> str:
     """Send one queued email unless it was sent already."""
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update()
-            .select_related("recipient")
-            .filter(pk=notification_id)
-            .first()
-        )
-        if notification is None or notification.state == Notification.State.SENT:
-            return "skipped"
-        send_mail(
-            notification.subject,
-            notification.body,
-            None,
-            [notification.recipient.email],
-        )
-        notification.state = Notification.State.SENT
-        notification.sent_at = timezone.now()
-        notification.attempts += 1
-        notification.save(update_fields=["state", "sent_at", "attempts"])
-    return "sent"
+    return mail.send(notification_id)
 
 
 @shared_task(acks_late=True)
