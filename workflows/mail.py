@@ -1,8 +1,8 @@
 """Email: queue a notification in the caller's transaction, send it from a worker.
 
-Rows are written in the caller's transaction and sent by Celery only after it commits,
-so a rolled-back change sends nothing. The task in ``workflows.tasks`` calls ``send``;
-this module publishes it by name, so nothing here imports the tasks module.
+Each notification and its outbox row are written in the caller's transaction and sent
+by a worker only after it commits, so a rolled-back change sends nothing and a broker
+that is down delays the mail instead of losing it (see ``workflows.outbox``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from reviewsite.celery import app
-
+from . import outbox
 from .models import Notification
-
-#: The Celery task that calls ``send``.
-SEND_TASK = "workflows.tasks.send_notification"
 
 
 def queue(*, recipients: Iterable, subject: str, body: str, dedupe_key: str) -> list[Notification]:
@@ -34,13 +30,19 @@ def queue(*, recipients: Iterable, subject: str, body: str, dedupe_key: str) -> 
             defaults={"recipient": user, "subject": subject[:300], "body": body},
         )
         if created:
-            pk = notification.pk
-            transaction.on_commit(lambda pk=pk: app.signature(SEND_TASK, args=(pk,)).delay())
+            outbox.record(
+                outbox.Kind.MAIL, f"mail:n{notification.pk}", {"notification": notification.pk}
+            )
             created_rows.append(notification)
     return created_rows
 
 
-def send(notification_id: int) -> str:
+def send(payload: dict) -> tuple[dict, bool]:
+    """The outbox handler of a mail row: send it unless it was sent already."""
+    return payload, send_notification(payload["notification"]) in ("sent", "skipped")
+
+
+def send_notification(notification_id: int) -> str:
     """Send one queued email unless it was sent already: 'sent' or 'skipped'."""
     with transaction.atomic():
         notification = (
