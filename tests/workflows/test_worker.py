@@ -19,6 +19,7 @@ Redelivery after a crash, per broker:
 from __future__ import annotations
 
 import os
+import re
 import signal
 from datetime import timedelta
 
@@ -34,7 +35,7 @@ from reviewsite.roles import ALL_GROUPS
 from tests import worker as harness
 from tests.conftest import make_article
 from tests.factories import SourceFactory
-from workflows import tasks
+from workflows import services, tasks
 from workflows.models import AuditEvent, Notification
 
 pytestmark = [
@@ -220,3 +221,20 @@ def test_filesystem_broker_loses_a_message_when_the_whole_worker_dies(
     pending = Notification.objects.filter(state="pending")
     assert pending.filter(subject__startswith=DIGEST).count() == 2
     assert waiting == {"transactional": pending.count(), "bulk": 1}
+
+
+def test_a_mail_does_not_wait_behind_bulk_work(start_worker, editor, reviewer, mail_dir):
+    """Twenty sweeps queued first, then a submit: its mail is among the first tasks run."""
+    article = make_article(editor=editor, title="Urgent")
+    for _ in range(20):
+        tasks.flag_stale_articles.apply_async(ignore_result=True)
+    services.article_submit(article_id=article.pk, actor=editor)  # commits: mail published
+    worker = start_worker()
+    harness.wait_for(
+        lambda: harness.sent_mail(mail_dir, "Awaiting review"),
+        what=f"the submit mail\n{worker.log_tail()}",
+    )
+    received = re.findall(r"Task (\S+)\[[^\]]+\] received", worker.log.read_text())
+    # The worker alternates between its queues, transactional first: the mail is not
+    # behind the twenty sweeps (on one queue it was the 21st task).
+    assert received.index("workflows.tasks.send_notification") <= 1, received
