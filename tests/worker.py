@@ -11,6 +11,9 @@ entry point) after applying test-only hooks read from the environment:
   Redis visibility timeout for the redelivery test).
 
 The hooks live here, not in the application, so production code carries no test switches.
+
+Also here: ``RedisServer``, a private ``redis-server`` the outage tests stop and start,
+and ``use_broker``, which points this process's publishing at another broker for a while.
 """
 
 from __future__ import annotations

@@ -40,6 +40,8 @@ TASKS = {
 BACKOFF = 1.0
 #: How many rows one relay run publishes (the next run takes the rest).
 RELAY_BATCH = 500
+#: Done rows are kept this long (to see what ran), then the relay deletes them.
+KEEP_DONE = timedelta(days=7)
 
 _broker_down_until = 0.0
 
@@ -89,6 +91,7 @@ def relay(*, older_than: float | None = None) -> int:
     Rows younger than that are probably on their way already (published after commit,
     or a long job's next chunk); publishing one twice is harmless, only wasted work.
     Stops at the first failure: the broker is still down, the next run tries again.
+    Also deletes rows done more than KEEP_DONE ago.
     """
     if older_than is None:
         older_than = settings.REVIEWSITE_OUTBOX_RELAY_AFTER
@@ -105,6 +108,9 @@ def relay(*, older_than: float | None = None) -> int:
         published += 1
     if published:
         logger.info("Outbox: relayed %s pending rows", published)
+    OutboxMessage.objects.filter(
+        state=OutboxMessage.State.DONE, done_at__lt=timezone.now() - KEEP_DONE
+    ).delete()
     return published
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail as django_mail
+from django.utils import timezone
 
 from articles.models import Article
 from citations.services import source_set_status
@@ -59,6 +62,18 @@ def test_a_row_is_done_once(editor, eager_celery, django_capture_on_commit_callb
     )
     assert calls == []
     assert len(django_mail.outbox) == 1
+
+
+def test_the_relay_forgets_rows_done_a_week_ago(editor, eager_celery):
+    (old, recent) = (
+        mail.queue(recipients=[editor], subject=s, body="", dedupe_key=s)[0]
+        for s in ("old", "recent")
+    )
+    rows = OutboxMessage.objects.order_by("id")
+    rows.update(state="done", done_at=timezone.now())
+    rows.filter(payload={"notification": old.pk}).update(done_at=timezone.now() - timedelta(days=8))
+    outbox.relay()
+    assert list(rows.values_list("payload", flat=True)) == [{"notification": recent.pk}]
 
 
 def test_the_relay_leaves_young_rows_to_their_own_publish(editor, broker_down):
