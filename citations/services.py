@@ -26,7 +26,7 @@ from .identifiers import (
 )
 from .importers import ParsedEntry, finalize_record, parse_file
 from .models import Source, SourceStatusEvent, current_revision_q
-from .signals import source_status_changed
+from .signals import source_status_changed, source_status_saved
 
 #: Fields of our record format that map one to one onto Source columns.
 RECORD_FIELDS = (
@@ -174,16 +174,14 @@ def _status_changed_event(
 
 def _send_status_changed(source: Source, old_status: str, actor) -> None:
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
-    source_id, new_status = source.pk, source.status
-    transaction.on_commit(
-        lambda: source_status_changed.send(
-            sender=Source,
-            source_id=source_id,
-            old_status=old_status,
-            new_status=new_status,
-            actor_id=actor_id,
-        )
-    )
+    details = {
+        "source_id": source.pk,
+        "old_status": old_status,
+        "new_status": source.status,
+        "actor_id": actor_id,
+    }
+    source_status_saved.send(sender=Source, **details)
+    transaction.on_commit(lambda: source_status_changed.send(sender=Source, **details))
 
 
 # --- create, edit, status ------------------------------------------------------------------

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from kombu import Exchange, Queue
+
+from reviewsite.cache import cache_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -102,7 +105,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://reviewsite")}
+# Redis caches fail open (reviewsite.cache): an unreachable cache serves uncached pages.
+CACHES = {"default": cache_settings(env.str("CACHE_URL", default="locmemcache://reviewsite"))}
 
 # --- Auth ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -235,11 +239,19 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "CELERY_RESULT_BACKEND", default=f"file://{CELERY_FILESYSTEM_DIR}/results"
     )
 else:
-    # Countdowns never exceed this (mail retries back off to at most 10 minutes).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)
+        # Countdowns never exceed this (mail retries back off to at most 10 minutes), and
+        # no task runs near it: propagation runs in chunks (REVIEWSITE_PROPAGATION_CHUNK).
+        "visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600),
+        # A web process publishing to a Redis that is down gives up in seconds, not
+        # minutes; what it could not publish stays in the outbox for the relay.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
     }
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+    CELERY_REDIS_SOCKET_TIMEOUT = 5
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_SERIALIZER = "json"
@@ -255,10 +267,20 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 REVIEWSITE_DEMO_ACCOUNTS_FILE = env.str(
     "REVIEWSITE_DEMO_ACCOUNTS_FILE", default=str(BASE_DIR / "demo-accounts.txt")
 )
+# Two queues: mail someone is waiting for (a submit, an approval) never waits behind
+# bulk work (propagation chunks, sweeps, the relay). Workers consume both, transactional
+# first (Procfile); production can also run a worker on transactional alone.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name) for name in ("transactional", "bulk")
+)
+CELERY_TASK_DEFAULT_QUEUE = "bulk"
+CELERY_TASK_ROUTES = {"workflows.tasks.send_notification": {"queue": "transactional"}}
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".celerybeat-schedule")
 )
 CELERY_BEAT_SCHEDULE = {
+    # Side effects a broker outage left pending (workers also relay when they start).
+    "relay-outbox": {"task": "workflows.tasks.relay_outbox", "schedule": 60.0},
     "flag-stale-articles": {
         "task": "workflows.tasks.flag_stale_articles",
         "schedule": crontab(
@@ -307,6 +329,10 @@ REVIEWSITE_PUBMED_API_KEY = env.str("REVIEWSITE_PUBMED_API_KEY", default="")
 # Sent as Crossref's mailto (polite pool) and PubMed's email.
 REVIEWSITE_CONTACT_EMAIL = env.str("REVIEWSITE_CONTACT_EMAIL", default="")
 REVIEWSITE_PAGE_CACHE_SECONDS = env.int("REVIEWSITE_PAGE_CACHE_SECONDS", default=3600)
+#: Articles per propagation chunk: one task each, seconds apiece even on a busy machine.
+REVIEWSITE_PROPAGATION_CHUNK = env.int("REVIEWSITE_PROPAGATION_CHUNK", default=1000)
+#: The relay publishes outbox rows left untouched this many seconds.
+REVIEWSITE_OUTBOX_RELAY_AFTER = env.int("REVIEWSITE_OUTBOX_RELAY_AFTER", default=60)
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,9 @@ entry point) after applying test-only hooks read from the environment:
   Redis visibility timeout for the redelivery test).
 
 The hooks live here, not in the application, so production code carries no test switches.
+
+Also here: ``RedisServer``, a private ``redis-server`` the outage tests stop and start,
+and ``use_broker``, which points this process's publishing at another broker for a while.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -86,8 +90,9 @@ def purge_broker(app) -> None:
     """Drop waiting messages, and on Redis also the unacked ones a killed worker left."""
     with app.connection_for_write() as connection:
         channel = connection.default_channel
-        with contextlib.suppress(Exception):
-            channel.queue_purge(app.conf.task_default_queue)
+        for queue in app.conf.task_queues or [app.conf.task_default_queue]:
+            with contextlib.suppress(Exception):
+                channel.queue_purge(getattr(queue, "name", queue))
         client = getattr(channel, "client", None)
         if client is not None and connection.transport.driver_type == "redis":
             client.delete(channel.unacked_key, channel.unacked_index_key)
@@ -118,6 +123,8 @@ class Worker:
             f"--pool={pool}",
             "--concurrency=1",
             "--loglevel=INFO",
+            # As the Procfile: both queues, transactional mail first.
+            "--queues=transactional,bulk",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -211,3 +218,97 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (loopback)."""
+    with contextlib.closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RedisServer:
+    """A private ``redis-server`` on a free loopback port, to stop and start during a test."""
+
+    def __init__(self, log_dir: Path):
+        self.port = free_port()
+        self.log = log_dir / f"redis-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> RedisServer:
+        """Start it and wait until it accepts connections."""
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for(self._answers, what=f"redis-server on port {self.port}")
+        return self
+
+    def _answers(self) -> bool:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn,
+        ):
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+        return False
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM, then SIGKILL) and wait until the port refuses connections."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=TIMEOUT)
+
+
+@contextlib.contextmanager
+def use_broker(app, url: str, transport_options: dict | None = None) -> Iterator[None]:
+    """Publish from this process through ``url`` (and its options), results there too,
+    until the block ends.
+
+    Celery reads CELERY_BROKER_URL / CELERY_RESULT_BACKEND from the environment before
+    its configuration, so both are switched (and restored) as well.
+    """
+    conf = app.conf
+    names = ("broker_url", "result_backend", "broker_transport_options")
+    saved_conf = {name: conf.get(name) for name in names}
+    saved_env = {name: os.environ.get(name) for name in ENV_URLS}
+
+    def reset_pools() -> None:
+        # Dropped, not closed: kombu's pool registry shares them by URL.
+        app._pool = None
+        app.amqp._producer_pool = None
+        with contextlib.suppress(AttributeError):
+            del app._local.backend
+
+    reset_pools()
+    conf.broker_url = conf.result_backend = url
+    for name in ENV_URLS:
+        os.environ[name] = url
+    if transport_options is not None:
+        conf.broker_transport_options = transport_options
+    try:
+        yield
+    finally:
+        reset_pools()
+        for name, value in saved_conf.items():
+            conf[name] = value
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+#: The environment variables Celery prefers to its configuration.
+ENV_URLS = ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")

@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from articles.admin import ReadOnlyAdmin
 
-from .models import Approval, AuditEvent, Notification, ReviewAssignment
+from .models import Approval, AuditEvent, Notification, OutboxMessage, ReviewAssignment
 
 
 @admin.register(AuditEvent)
@@ -31,3 +31,11 @@ class ReviewAssignmentAdmin(admin.ModelAdmin):
 class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "recipient", "subject", "state", "attempts"]
     list_filter = ["state"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """What waits for the relay after an outage (state ``pending``), and what ran."""
+
+    list_display = ["created_at", "kind", "key", "state", "attempts", "updated_at", "done_at"]
+    list_filter = ["state", "kind"]

@@ -4,11 +4,19 @@ Both derive an article's flags from the current state of the database, so runnin
 them again changes nothing. Each writes its audit events with one
 ``INSERT … SELECT`` per kind of change and its flags with one ``UPDATE``, so the
 number of queries does not grow with the number of articles.
+
+Runs of one job for one key are serialised (``_lock``): two runs at once (a source
+changed twice quickly, a manual sweep while beat runs, a message redelivered while its
+first delivery still runs) would otherwise both see the same articles as unchanged and
+audit each change twice. Propagation runs in chunks of
+``REVIEWSITE_PROPAGATION_CHUNK`` articles, one task each, so no task runs anywhere
+near the broker's visibility timeout, and mails one digest per recipient at the end.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,7 +46,7 @@ from articles.claims import claims_by_revision
 from articles.models import Article, RevisionCitation, live_q
 from citations.models import Source
 
-from . import notifications
+from . import mail, outbox
 from .models import AuditEvent, ReviewAssignment
 
 #: How many slugs per kind of change a result keeps for reports (counts are exact).
@@ -53,7 +61,27 @@ CONCERN = "citation_concern"
 CORRECTED = "citation_corrected"
 
 
+#: Advisory-lock class ids, one per job (the key is the second half of the lock).
+_LOCK_IDS = {"flag_stale": 1, "propagate": 2}
+
+
 # --- shared set-based helpers ------------------------------------------------------------
+
+
+def _lock(job: str, key: int = 0) -> None:
+    """Wait until no other run of ``job`` for ``key`` is inside a transaction, then hold
+    that until this transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock (released at commit or rollback, so a
+    killed worker never leaves it behind). SQLite: nothing to do, because every
+    transaction here is ``BEGIN IMMEDIATE`` (settings), which already lets one writer
+    in at a time. Must be the first statement of the job's transaction, so every read
+    after it sees what the previous run committed.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_IDS[job], key & 0x7FFFFFFF])
 
 
 def _insert_audit_events(rows: QuerySet[Article], *, action: str, comment: str, at) -> int:
@@ -207,6 +235,7 @@ def _sweep_conditions(now: datetime) -> tuple[Q, Q]:
 @transaction.atomic
 def flag_stale_articles(*, now: datetime | None = None, report: bool = True) -> SweepResult:
     """Flag live articles overdue or due soon for review, clear stale flags, mail digests."""
+    _lock("flag_stale")
     now = now or timezone.now()
     overdue, due_soon = _sweep_conditions(now)
     articles = Article.objects.order_by()
@@ -336,7 +365,7 @@ def _queue_digests(digests: dict[int, _Digest], now: datetime) -> int:
             "need a medical review.\n\n" + "\n\n".join(parts) + "\n"
         )
         queued += len(
-            notifications.queue(
+            mail.queue(
                 recipients=[users.get(recipient)],
                 subject=f"Review digest: {', '.join(summary)}",
                 body=body,
@@ -351,7 +380,11 @@ def _queue_digests(digests: dict[int, _Digest], now: datetime) -> int:
 
 @dataclass(frozen=True)
 class PropagationResult:
-    """What one propagation changed for the articles whose live revision cites the source."""
+    """What one propagation run (or chunk) changed for the articles citing the source.
+
+    ``last_id`` is the last article id the chunk covered (the next chunk starts after
+    it); ``done`` is whether this was the last chunk (and the digests were queued).
+    """
 
     source_id: int
     status: str
@@ -359,6 +392,8 @@ class PropagationResult:
     changes: dict[str, int] = field(default_factory=dict)
     slugs: dict[str, list[str]] = field(default_factory=dict)
     notifications: int = 0
+    last_id: int | None = None
+    done: bool = True
 
     def as_dict(self) -> dict:
         """JSON-friendly summary (the Celery task's result)."""
@@ -368,12 +403,41 @@ class PropagationResult:
             "articles": self.articles,
             "changes": self.changes,
             "notifications": self.notifications,
+            "last_id": self.last_id,
+            "done": self.done,
         }
 
 
+def queue_propagation(*, source_id: int) -> outbox.OutboxMessage:
+    """Record a propagation of the source's status as an outbox row (in the caller's
+    transaction); a worker runs it in chunks after commit."""
+    return outbox.record(
+        outbox.Kind.PROPAGATE,
+        f"propagate:s{source_id}:{uuid.uuid4().hex}",
+        {"source": source_id, "after": 0},
+    )
+
+
+def propagate_step(payload: dict) -> tuple[dict, bool]:
+    """The outbox handler of a propagation row: one chunk after the row's cursor."""
+    result = propagate_source_status(
+        source_id=payload["source"],
+        after=payload.get("after") or 0,
+        limit=settings.REVIEWSITE_PROPAGATION_CHUNK,
+    )
+    return {**payload, "after": result.last_id}, result.done
+
+
 @transaction.atomic
-def propagate_source_status(*, source_id: int) -> PropagationResult:
-    """Recompute citation flags of every live article citing the source; notify once."""
+def propagate_source_status(
+    *, source_id: int, after: int = 0, limit: int | None = None
+) -> PropagationResult:
+    """Recompute citation flags of the live articles citing the source; notify once.
+
+    With ``limit``, only the next ``limit`` citing articles with an id above ``after``
+    (one chunk); the digests go out with the last chunk. Without, all of them at once.
+    """
+    _lock("propagate", source_id)
     source = Source.objects.filter(pk=source_id).first()
     if source is None:
         return PropagationResult(source_id=source_id, status="")
@@ -388,7 +452,7 @@ def propagate_source_status(*, source_id: int) -> PropagationResult:
         RevisionCitation.objects.relying_on_concern().filter(revision=OuterRef("live_revision"))
     )
     wants_corrected = Exists(counted.filter(source__status=Source.Status.CORRECTED))
-    citing = (
+    all_citing = (
         Article.objects.live()
         .order_by()
         .filter(
@@ -399,6 +463,12 @@ def propagate_source_status(*, source_id: int) -> PropagationResult:
             )
         )
     )
+    citing, last_id = all_citing.filter(pk__gt=after), None
+    if limit is not None:
+        bound = list(citing.order_by("pk").values_list("pk", flat=True)[limit - 1 : limit])
+        if bound:
+            last_id = bound[0]
+            citing = citing.filter(pk__lte=last_id)
     why = f"Cited source {source.key} is now {source.get_status_display().lower()}."
     changes = {
         f"flag:{RETRACTED}": (citing.filter(wants_retracted, flag_citation_retracted=False), why),
@@ -423,9 +493,11 @@ def propagate_source_status(*, source_id: int) -> PropagationResult:
             },
             at=now,
         )
-    sent = 0
-    if source.status in Source.FLAGGING_STATUSES:
-        sent = _notify_citing(source, citing.filter(Exists(counted.filter(source_id=source_id))))
+    done, sent = last_id is None, 0
+    if done and source.status in Source.FLAGGING_STATUSES:
+        sent = _notify_citing(
+            source, all_citing.filter(Exists(counted.filter(source_id=source_id)))
+        )
     return PropagationResult(
         source_id=source_id,
         status=source.status,
@@ -433,11 +505,18 @@ def propagate_source_status(*, source_id: int) -> PropagationResult:
         changes=counts,
         slugs=slugs,
         notifications=sent,
+        last_id=last_id,
+        done=done,
     )
 
 
 def _notify_citing(source: Source, articles: QuerySet[Article]) -> int:
-    """One mail per article and recipient; the key names this status change of this source."""
+    """One digest per recipient (owner or reviewer) of the flagged articles citing it.
+
+    Like the sweep, the database counts and picks the first DIGEST_LIST_LIMIT articles
+    per recipient, so only the listed rows cross the wire. The key names this status
+    change of this source, so a re-run or a later chunk never mails again.
+    """
 
     def columns(prefix: str) -> dict:
         return {
@@ -447,22 +526,45 @@ def _notify_citing(source: Source, articles: QuerySet[Article]) -> int:
             ),
         }
 
-    rows = list(_recipient_rows(articles, columns).values_list("recipient", "a_id", "a_title"))
-    users = get_user_model().objects.in_bulk({recipient for recipient, _a, _t in rows})
+    union_sql, params = _recipient_rows(articles, columns).order_by().query.sql_with_params()
+    sql = f"""
+        SELECT recipient, a_id, a_title, n FROM (
+            SELECT d.*,
+                ROW_NUMBER() OVER (PARTITION BY recipient ORDER BY a_id) AS rn,
+                COUNT(*) OVER (PARTITION BY recipient) AS n
+            FROM (SELECT DISTINCT * FROM ({union_sql}) AS u) AS d
+        ) AS w
+        WHERE rn <= %s
+        ORDER BY recipient, a_id
+    """  # noqa: S608 - the inner SQL is compiled by the ORM; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, DIGEST_LIST_LIMIT])
+        rows = cursor.fetchall()
+    claims = _claims_citing(source, {article_id for _r, article_id, _t, _n in rows})
+    digests: dict[int, tuple[int, list[str]]] = {}
+    for recipient, article_id, title, count in rows:
+        digests.setdefault(recipient, (count, []))[1].append(
+            f"- {title}: {_link(article_id)}" + claims.get(article_id, "")
+        )
+    users = get_user_model().objects.in_bulk(list(digests))
     changed_at = int(source.status_changed_at.timestamp()) if source.status_changed_at else 0
     status = source.get_status_display().lower()
-    claims = _claims_citing(source, {article_id for _r, article_id, _t in rows})
+    notice = f"Notice: {source.notice_reason}\n\n" if source.notice_reason else ""
     queued = 0
-    for recipient, article_id, title in rows:
+    for recipient, (count, lines) in digests.items():
+        more = count - len(lines)
+        tail = [f"… and {more} more."] if more else []
+        plural = "s" if count != 1 else ""
         queued += len(
-            notifications.queue(
+            mail.queue(
                 recipients=[users.get(recipient)],
-                subject=f"Cited source {status}: {title}",
-                body=f"“{title}” cites {source.key} ({source.title}), which is now {status}."
-                + (f"\nNotice: {source.notice_reason}" if source.notice_reason else "")
-                + claims.get(article_id, "")
-                + f"\n\nThe article is flagged and in the review queue: {_link(article_id)}\n",
-                dedupe_key=f"source-status:s{source.pk}:{source.status}:{changed_at}:a{article_id}",
+                subject=f"Cited source {status}: {source.key} ({count} article{plural})",
+                body=f"{source.key} ({source.title}) is now {status}.\n{notice}"
+                f"{count} article{plural} you own or review cite it; they are flagged "
+                "and in the review queue. Re-check the claims listed under each:\n"
+                + "\n".join([*lines, *tail])
+                + "\n",
+                dedupe_key=f"source-status:s{source.pk}:{source.status}:{changed_at}",
             )
         )
     return queued
@@ -474,11 +576,11 @@ def _claims_citing(source: Source, article_ids: set[int]) -> dict[int, str]:
     texts = {}
     for revision_id, claims in claims_by_revision(live).items():
         lines = [
-            f"- {c['section'] + ': ' if c['section'] else ''}“{c['sentence']}” "
+            f"· {c['section'] + ': ' if c['section'] else ''}“{c['sentence']}” "
             f"(line {c['line']}, column {c['column']})"
             for c in claims
             if c["source"] == source.pk
         ]
         if lines:
-            texts[live[revision_id]] = "\n\nClaims that cite it, to re-check:\n" + "\n".join(lines)
+            texts[live[revision_id]] = "".join(f"\n  {line}" for line in lines)
     return texts

@@ -114,3 +114,44 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.recipient_id} ({self.state})"
+
+
+class OutboxMessage(models.Model):
+    """A side effect to run after the transaction that wrote it commits (transactional outbox).
+
+    Written in the same transaction as the change it follows, so it exists exactly when
+    the change does. Published to the broker after commit; if that fails the row stays
+    pending and the relay (beat, and every worker on start) publishes it again. A handler
+    marks it done once, under a row lock; a long job moves ``payload`` on (a cursor) and
+    stays pending until its last chunk.
+    """
+
+    class Kind(models.TextChoices):
+        MAIL = "mail", "Send one notification"
+        PROPAGATE = "propagate", "Propagate a source's status to the citing articles"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=200, unique=True, help_text="One row per side effect")
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0, help_text="Runs of the handler so far")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["updated_at"],
+                name="outbox_pending_idx",
+                condition=models.Q(state="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} ({self.state})"

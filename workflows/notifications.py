@@ -1,9 +1,6 @@
-"""Who is told what, by email. Rows are written in the caller's transaction and sent by
-Celery only after it commits, so a rolled-back change sends nothing."""
+"""Who is told what, by email (queued and sent by ``workflows.mail``)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,27 +9,7 @@ from django.db.models import Q
 from articles.models import Article, ArticleRevision
 from reviewsite.roles import REVIEWERS
 
-from .models import Notification
-
-
-def queue(*, recipients: Iterable, subject: str, body: str, dedupe_key: str) -> list[Notification]:
-    """Create one notification per recipient with an email, once per dedupe key."""
-    from .tasks import send_notification
-
-    created_rows = []
-    seen = set()
-    for user in recipients:
-        if user is None or user.pk in seen or not user.email or not user.is_active:
-            continue
-        seen.add(user.pk)
-        notification, created = Notification.objects.get_or_create(
-            dedupe_key=f"{dedupe_key}:u{user.pk}"[:200],
-            defaults={"recipient": user, "subject": subject[:300], "body": body},
-        )
-        if created:
-            send_notification.delay_on_commit(notification.pk)
-            created_rows.append(notification)
-    return created_rows
+from .mail import queue
 
 
 def _people_on(article: Article, revision: ArticleRevision | None = None) -> list:

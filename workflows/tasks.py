@@ -1,7 +1,9 @@
 """Celery tasks: thin, idempotent, given ids; the work is in services and jobs.
 
 Every task acknowledges late (after it ran), so a worker lost mid-task means the
-message is delivered again; each task is therefore safe to run twice.
+message is delivered again; each task is therefore safe to run twice. Outbox rows are
+run through ``outbox.run``, which does each row once. Queues (settings.CELERY_TASK_ROUTES):
+mail on ``transactional``, everything else on ``bulk``.
 """
 
 from __future__ import annotations
@@ -9,45 +11,35 @@ from __future__ import annotations
 import smtplib
 
 from celery import shared_task
-from django.core.mail import send_mail
-from django.db import transaction
-from django.utils import timezone
 
-from . import jobs
-from .models import Notification
+from . import jobs, mail, outbox
 
 
 @shared_task(
     bind=True,
     acks_late=True,
+    ignore_result=True,
     autoretry_for=(OSError, smtplib.SMTPException),
     retry_backoff=True,
     retry_backoff_max=600,  # well under the broker's visibility timeout
     retry_jitter=True,
     max_retries=8,
 )
-def send_notification(self, notification_id: int) -> str:
-    """Send one queued email unless it was sent already."""
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update()
-            .select_related("recipient")
-            .filter(pk=notification_id)
-            .first()
-        )
-        if notification is None or notification.state == Notification.State.SENT:
-            return "skipped"
-        send_mail(
-            notification.subject,
-            notification.body,
-            None,
-            [notification.recipient.email],
-        )
-        notification.state = Notification.State.SENT
-        notification.sent_at = timezone.now()
-        notification.attempts += 1
-        notification.save(update_fields=["state", "sent_at", "attempts"])
-    return "sent"
+def send_notification(self, message_id: int) -> str:
+    """Send the email of one outbox row unless it was sent already."""
+    return outbox.run(message_id, mail.send)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_side_effect(message_id: int) -> str:
+    """Run one outbox row of bulk work (one chunk of a propagation, then the next)."""
+    return outbox.run(message_id, jobs.propagate_step)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def relay_outbox(older_than: float | None = None) -> int:
+    """Publish outbox rows left pending (beat, every minute; each worker on start)."""
+    return outbox.relay(older_than=older_than)
 
 
 @shared_task(acks_late=True)
@@ -59,5 +51,7 @@ def flag_stale_articles() -> dict:
 
 @shared_task(acks_late=True)
 def propagate_source_status(source_id: int) -> dict:
-    """Recompute the citation flags of the articles citing one source."""
-    return jobs.propagate_source_status(source_id=source_id).as_dict()
+    """Recompute the citation flags of the articles citing one source (an operator's
+    re-run): queued as an outbox row, so it runs in chunks like the automatic one."""
+    message = jobs.queue_propagation(source_id=source_id)
+    return {"source_id": source_id, "queued": message.pk}

@@ -114,10 +114,11 @@ def test_the_retraction_mail_quotes_the_claims(
         app.conf.task_always_eager = eager
     assert mail.outbox
     body = mail.outbox[0].body
-    assert "Claims that cite it, to re-check:" in body
-    assert "- Background: “An early case series linked it to autism.” (line 3, column 79)" in body
+    # One digest per recipient; under each article, the claims that lost their support.
+    assert "Re-check the claims listed under each" in body
+    assert "· Background: “An early case series linked it to autism.” (line 3, column 79)" in body
     assert (
-        "- Later evidence: “Large cohorts found no link, as reviewed.” (line 7, column 29)" in body
+        "· Later evidence: “Large cohorts found no link, as reviewed.” (line 7, column 29)" in body
     )
 
 

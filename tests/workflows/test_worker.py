@@ -19,6 +19,7 @@ Redelivery after a crash, per broker:
 from __future__ import annotations
 
 import os
+import re
 import signal
 from datetime import timedelta
 
@@ -34,8 +35,8 @@ from reviewsite.roles import ALL_GROUPS
 from tests import worker as harness
 from tests.factories import SourceFactory
 from tests.helpers import make_article
-from workflows import tasks
-from workflows.models import AuditEvent
+from workflows import services, tasks
+from workflows.models import AuditEvent, Notification
 
 pytestmark = [
     pytest.mark.worker,
@@ -212,7 +213,28 @@ def test_filesystem_broker_loses_a_message_when_the_whole_worker_dies(
     worker.kill()
     pause.unlink()
     with app.connection_for_write() as conn:
-        waiting = conn.default_channel._size(app.conf.task_default_queue)
-    # Only the two digest mails wait; the sweep message died with the worker. Its work
-    # had committed, and tomorrow's beat run repeats the sweep anyway.
-    assert waiting == 2
+        waiting = {q.name: conn.default_channel._size(q.name) for q in app.conf.task_queues}
+    # The sweep message died with the worker. Its work had committed (and tomorrow's
+    # beat run repeats the sweep anyway): its two digests wait on the mail queue, with
+    # the approval mail if the worker had not taken that first (it alternates between
+    # the queues); behind the sweep waits the relay the worker queued when it started.
+    pending = Notification.objects.filter(state="pending")
+    assert pending.filter(subject__startswith=DIGEST).count() == 2
+    assert waiting == {"transactional": pending.count(), "bulk": 1}
+
+
+def test_a_mail_does_not_wait_behind_bulk_work(start_worker, editor, reviewer, mail_dir):
+    """Twenty sweeps queued first, then a submit: its mail is among the first tasks run."""
+    article = make_article(editor=editor, title="Urgent")
+    for _ in range(20):
+        tasks.flag_stale_articles.apply_async(ignore_result=True)
+    services.article_submit(article_id=article.pk, actor=editor)  # commits: mail published
+    worker = start_worker()
+    harness.wait_for(
+        lambda: harness.sent_mail(mail_dir, "Awaiting review"),
+        what=f"the submit mail\n{worker.log_tail()}",
+    )
+    received = re.findall(r"Task (\S+)\[[^\]]+\] received", worker.log.read_text())
+    # The worker alternates between its queues, transactional first: the mail is not
+    # behind the twenty sweeps (on one queue it was the 21st task).
+    assert received.index("workflows.tasks.send_notification") <= 1, received
