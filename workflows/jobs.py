@@ -46,7 +46,7 @@ from articles.claims import claims_by_revision
 from articles.models import Article, RevisionCitation, live_q
 from citations.models import Source
 
-from . import mail, outbox
+from . import mail, notifications, outbox
 from .models import AuditEvent, ReviewAssignment
 
 #: How many slugs per kind of change a result keeps for reports (counts are exact).
@@ -190,7 +190,7 @@ def _update_flags(rows: QuerySet[Article], wanted: dict[str, Q], *, at) -> int:
 
 
 def _link(article_id: int) -> str:
-    return f"{settings.SITE_URL}/workspace/articles/{article_id}/review/"
+    return notifications.review_link(article_id)
 
 
 # --- the stale-review sweep ----------------------------------------------------------------

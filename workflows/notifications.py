@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.urls import reverse
 
 from articles.models import Article, ArticleRevision
 from reviewsite.roles import REVIEWERS
@@ -28,8 +29,13 @@ def reviewers_of(article: Article) -> list:
     return list(users.distinct())
 
 
+def review_link(article_id: int) -> str:
+    """The absolute address of an article's review page, as every mail prints it."""
+    return settings.SITE_URL + reverse("workflows:article-review", args=[article_id])
+
+
 def _link(article: Article) -> str:
-    return f"{settings.SITE_URL}/workspace/articles/{article.pk}/review/"
+    return review_link(article.pk)
 
 
 def _key(action: str, article: Article) -> str:

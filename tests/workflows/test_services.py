@@ -264,3 +264,14 @@ def test_the_history_names_only_the_fields_that_changed(editor):
     services.article_edit(article_id=article.pk, actor=editor, changes=form_like)
     event = AuditEvent.objects.filter(article=article, action="edit").latest("id")
     assert event.comment == "body"
+
+
+def test_every_mail_links_the_review_page_through_the_one_rule(settings):
+    from django.urls import reverse
+
+    from workflows import jobs, notifications
+
+    settings.SITE_URL = "https://reviews.example.org"
+    expected = "https://reviews.example.org" + reverse("workflows:article-review", args=[7])
+    assert notifications.review_link(7) == expected
+    assert jobs._link(7) == expected
