@@ -28,7 +28,7 @@ from tests import factories
 from tests.conftest import make_article
 
 #: Examples per operation and role (positive and negative); SCHEMATHESIS_EXAMPLES overrides.
-MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8"))
 
 ROLES = ["anonymous", "no_role", "editor", "reviewer", "managing_editor"]
 
