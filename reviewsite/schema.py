@@ -131,6 +131,10 @@ class _TextOnly:
         return super().to_internal_value(data)
 
 
+class TextField(_TextOnly, serializers.CharField):
+    """A CharField that takes text only, as its schema (``type: string``) says."""
+
+
 @extend_schema_field({"type": "string", "pattern": r"^[-a-zA-Z0-9_]*$", "maxLength": 200})
 class OptionalSlugField(_TextOnly, serializers.SlugField):
     """A slug that may be empty ("" means none); the schema says so in one pattern."""

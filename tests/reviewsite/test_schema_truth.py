@@ -85,5 +85,12 @@ def test_unknown_api_urls_answer_json_404(client):
 
 def test_numbers_are_not_taken_as_slugs_or_titles(editor):
     client = client_for(editor)
-    for body in ({"title": 12}, {"title": "T", "slug": -15}, {"title": "T", "variant_group": 3}):
+    bodies = (
+        {"title": 12},
+        {"title": "T", "slug": -15},
+        {"title": "T", "variant_group": 3},
+        {"title": "T", "summary": 5},
+        {"title": "T", "body": 1.5},
+    )
+    for body in bodies:
         assert client.post("/api/v1/articles/", body, format="json").status_code == 400, body

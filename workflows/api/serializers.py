@@ -7,7 +7,7 @@ from rest_framework import serializers
 from articles.api.serializers import CitationSerializer
 from articles.models import Article
 from reviewsite.roles import is_staff_member
-from reviewsite.schema import NonBlankCharField, OptionalSlugField
+from reviewsite.schema import NonBlankCharField, OptionalSlugField, TextField
 from workflows.models import AuditEvent
 from workflows.transitions import API_ACTIONS, allowed_actions
 
@@ -142,12 +142,10 @@ class ArticleCreateInput(serializers.Serializer):
     """POST /api/v1/articles/."""
 
     title = NonBlankCharField(max_length=300)
-    summary = serializers.CharField(required=False, allow_blank=True, default="")
-    body = serializers.CharField(
-        required=False, allow_blank=True, default="", trim_whitespace=False
-    )
+    summary = TextField(required=False, allow_blank=True, default="")
+    body = TextField(required=False, allow_blank=True, default="", trim_whitespace=False)
     audience = serializers.ChoiceField(choices=_AUDIENCES, required=False, default="general")
-    topic = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    topic = TextField(required=False, allow_blank=True, default="", max_length=100)
     variant_group = OptionalSlugField(required=False, allow_blank=True, default="")
     slug = OptionalSlugField(required=False, allow_blank=True, default="", max_length=200)
     intentional_citations = serializers.DictField(
@@ -165,10 +163,10 @@ class ArticleEditInput(serializers.Serializer):
     """PATCH /api/v1/articles/{id}/: any subset of these fields."""
 
     title = NonBlankCharField(max_length=300, required=False)
-    summary = serializers.CharField(required=False, allow_blank=True)
-    body = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    summary = TextField(required=False, allow_blank=True)
+    body = TextField(required=False, allow_blank=True, trim_whitespace=False)
     audience = serializers.ChoiceField(choices=_AUDIENCES, required=False)
-    topic = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    topic = TextField(required=False, allow_blank=True, max_length=100)
     variant_group = OptionalSlugField(required=False, allow_blank=True)
     intentional_citations = serializers.DictField(child=NonBlankCharField(), required=False)
     review_interval_days = serializers.IntegerField(
@@ -194,7 +192,7 @@ def reject_unknown_fields(serializer_class, data) -> None:
 class ActionInput(serializers.Serializer):
     """POST /api/v1/articles/{id}/{action}/."""
 
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    comment = TextField(required=False, allow_blank=True, default="", max_length=5000)
 
 
 class AssignReviewersInput(serializers.Serializer):
