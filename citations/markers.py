@@ -427,7 +427,7 @@ def limit_problems(markdown: str) -> list[str]:
     """Messages for each limit the body exceeds (empty when within every limit)."""
     markers, errors = _scan(markdown)
     problems = [
-        f"{error.message}; line {error.line}, column {error.column} cites more."
+        f"Line {error.line}, column {error.column}: {error.message}, and this one cites more."
         for error in errors
         if error.over_limit
     ][:MAX_REPORTED_PROBLEMS]

@@ -277,6 +277,10 @@ def source_update(*, source_id: int, actor, data: dict) -> Source:
     source = Source.objects.select_for_update().get(pk=source_id)
     merged = source_to_record(source)
     merged.update({k: v for k, v in data.items() if k in RECORD_FIELDS})
+    if not " ".join(str(merged.get("key") or "").split()):
+        # A blank key keeps the current one: articles cite the source by it, and a
+        # generated key could name another source the client never mentioned.
+        merged["key"] = source.key
     record = clean_record(merged)
     errors = _identifier_conflicts(record, exclude=source.pk)
     evidence_type = data.get("evidence_type", source.evidence_type)

@@ -19,3 +19,5 @@ urlpatterns = [
     path("workspace/", include("workflows.urls")),
     path("", include("articles.urls")),
 ]
+
+handler404 = "reviewsite.error_pages.page_not_found"

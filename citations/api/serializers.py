@@ -2,13 +2,33 @@
 
 import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from citations.identifiers import URL_MAX_LENGTH, URL_PATTERN, URL_RE
 from citations.importers import FORMATS
 from citations.models import Source, SourceCheck
 from citations.services import IMPORT_MAX_BYTES
 
 _ISSUED_RE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+
+
+@extend_schema_field({"type": "string", "pattern": URL_PATTERN, "maxLength": URL_MAX_LENGTH})
+class WebURLField(serializers.CharField):
+    """An http(s) URL or "" (``citations.identifiers.URL_RE``, the rule imports follow too)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", URL_MAX_LENGTH)
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value and not URL_RE.match(value):
+            raise serializers.ValidationError(
+                f"{value[:80]!r} is not an http(s) URL with a host (and no spaces or control "
+                "characters)."
+            )
+        return value
 
 
 class AuthorSerializer(serializers.Serializer):
@@ -45,6 +65,7 @@ class SourceOutputSerializer(serializers.ModelSerializer):
     authors = AuthorSerializer(many=True, read_only=True)
     status_notice = StatusNoticeSerializer(read_only=True, allow_null=True)
     citing_count = serializers.IntegerField(read_only=True)
+    url = WebURLField(read_only=True)
 
     class Meta:
         model = Source
@@ -93,7 +114,7 @@ class SourceInputSerializer(serializers.Serializer):
     doi = serializers.CharField(required=False, allow_blank=True, max_length=255)
     pmid = serializers.CharField(required=False, allow_blank=True, max_length=20)
     pmcid = serializers.CharField(required=False, allow_blank=True, max_length=20)
-    url = serializers.URLField(required=False, allow_blank=True, max_length=1000)
+    url = WebURLField(required=False, allow_blank=True)
     publisher = serializers.CharField(required=False, allow_blank=True, max_length=300)
     evidence_type = serializers.ChoiceField(choices=Source.EvidenceType.choices, required=False)
 

@@ -54,7 +54,7 @@ def test_a_marker_with_too_many_keys_is_a_400_naming_the_limit(editor):
     assert response.status_code == 400
     message = " ".join(response.json()["body"])
     assert str(MAX_KEYS_PER_MARKER) in message
-    assert "line 1, column 12" in message
+    assert "Line 1, column 12" in message
     assert not Article.objects.exists()
 
     at_limit = f"Many {_marker(MAX_KEYS_PER_MARKER)}."

@@ -84,3 +84,12 @@ def test_an_explicit_key_that_collides_is_a_400_naming_that_key(editor):
     response = client.post("/api/v1/sources/", {"title": "T", "key": "trapp1998"}, format="json")
     assert response.status_code == 400
     assert "trapp1998" in response.json()["key"][0]
+
+
+def test_patching_a_blank_key_keeps_the_key_instead_of_naming_a_generated_one(editor):
+    client = client_for(editor)
+    factories.SourceFactory(key="anon1999zeta", title="Zeta waves", authors=[], issued="1999")
+    other = factories.SourceFactory(key="mine", title="Zeta rhythms", authors=[], issued="1999")
+    response = client.patch(f"/api/v1/sources/{other.pk}/", {"key": ""}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["key"] == "mine"

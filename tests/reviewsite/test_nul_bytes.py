@@ -68,3 +68,11 @@ def test_nul_inside_json_values_and_keys_is_a_400(editor):
         response = getattr(client, method)(path, body, format="json")
         assert response.status_code == 400, (path, body, response.status_code)
     assert article.revisions.count() == 1
+
+
+def test_nul_in_login_credentials_is_refused_without_a_500(client):
+    for path in ("/accounts/login/", "/admin/login/"):
+        response = client.post(path, {"username": NUL, "password": NUL})
+        assert response.status_code == 200, path  # the form again, with its error
+    token = APIClient().post("/api/v1/auth/token/", {"username": NUL, "password": "x"})
+    assert token.status_code == 400

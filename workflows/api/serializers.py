@@ -7,6 +7,7 @@ from rest_framework import serializers
 from articles.api.serializers import AffectedClaimSerializer, CitationSerializer
 from articles.claims import claims_for
 from articles.models import Article, revision_shown_to
+from reviewsite.schema import NonBlankCharField, OptionalSlugField, TextField
 from workflows.models import AuditEvent
 from workflows.transitions import allowed_api_actions
 
@@ -40,6 +41,7 @@ class ReaderArticleSerializer(serializers.ModelSerializer):
     reviewers = serializers.SerializerMethodField()
     citations = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
+    variant_group = OptionalSlugField(read_only=True)
 
     class Meta:
         model = Article
@@ -199,17 +201,15 @@ _AUDIENCES = Article.Audience.choices
 class ArticleCreateInput(serializers.Serializer):
     """POST /api/v1/articles/."""
 
-    title = serializers.CharField(max_length=300)
-    summary = serializers.CharField(required=False, allow_blank=True, default="")
-    body = serializers.CharField(
-        required=False, allow_blank=True, default="", trim_whitespace=False
-    )
+    title = NonBlankCharField(max_length=300)
+    summary = TextField(required=False, allow_blank=True, default="")
+    body = TextField(required=False, allow_blank=True, default="", trim_whitespace=False)
     audience = serializers.ChoiceField(choices=_AUDIENCES, required=False, default="general")
-    topic = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    variant_group = serializers.SlugField(required=False, allow_blank=True, default="")
-    slug = serializers.SlugField(required=False, allow_blank=True, default="", max_length=200)
+    topic = TextField(required=False, allow_blank=True, default="", max_length=100)
+    variant_group = OptionalSlugField(required=False, allow_blank=True, default="")
+    slug = OptionalSlugField(required=False, allow_blank=True, default="", max_length=200)
     intentional_citations = serializers.DictField(
-        child=serializers.CharField(), required=False, default=dict
+        child=NonBlankCharField(), required=False, default=dict
     )
     review_interval_days = serializers.IntegerField(
         required=False, allow_null=True, default=None, min_value=1, max_value=3650
@@ -222,13 +222,13 @@ class ArticleCreateInput(serializers.Serializer):
 class ArticleEditInput(serializers.Serializer):
     """PATCH /api/v1/articles/{id}/: any subset of these fields."""
 
-    title = serializers.CharField(max_length=300, required=False)
-    summary = serializers.CharField(required=False, allow_blank=True)
-    body = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    title = NonBlankCharField(max_length=300, required=False)
+    summary = TextField(required=False, allow_blank=True)
+    body = TextField(required=False, allow_blank=True, trim_whitespace=False)
     audience = serializers.ChoiceField(choices=_AUDIENCES, required=False)
-    topic = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    variant_group = serializers.SlugField(required=False, allow_blank=True)
-    intentional_citations = serializers.DictField(child=serializers.CharField(), required=False)
+    topic = TextField(required=False, allow_blank=True, max_length=100)
+    variant_group = OptionalSlugField(required=False, allow_blank=True)
+    intentional_citations = serializers.DictField(child=NonBlankCharField(), required=False)
     review_interval_days = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=3650
     )
@@ -252,7 +252,7 @@ def reject_unknown_fields(serializer_class, data) -> None:
 class ActionInput(serializers.Serializer):
     """POST /api/v1/articles/{id}/{action}/."""
 
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    comment = TextField(required=False, allow_blank=True, default="", max_length=5000)
 
 
 class AssignReviewersInput(serializers.Serializer):
