@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from citations.importers import ParsedEntry, parse_file, parse_retraction_watch
+from citations.importers import ParsedEntry, parse_file
 from citations.lookup import crossref_message_to_record
 from tests.helpers import REAL_WORLD, real_world_files
 
@@ -204,8 +204,8 @@ def test_retraction_watch_sample_statuses():
     assert any("90005" in r and "Republication" in r for r in refused)
 
 
-def test_parse_retraction_watch_updates_keyed_by_doi_and_pmid():
-    updates = parse_retraction_watch((REAL_WORLD / "retraction_watch_sample.csv").read_bytes())
+def test_retraction_watch_updates_keyed_by_doi_and_pmid_through_parse_file():
+    updates = [e.record for e in _parse("retraction_watch_sample.csv") if e.ok]
     by_pmid = {u["pmid"]: u for u in updates if u["pmid"]}
     assert by_pmid["9500320"]["status"] == "retracted"
     assert by_pmid["23741377"]["status"] == "expression_of_concern"

@@ -1,0 +1,193 @@
+"""PubMed MEDLINE (``.nbib``/``.txt``); retraction tags set status and notice."""
+
+from __future__ import annotations
+
+import re
+
+from citations.identifiers import doi_from_text, normalize_issued
+
+from .common import (
+    ParsedEntry,
+    RawEntry,
+    clean,
+    expand_pages,
+    finish,
+    make_notice,
+    pick_status,
+    split_name,
+)
+
+_MEDLINE_LINE_RE = re.compile(r"^([A-Z][A-Z0-9]{1,3})\s*-\s?(.*)$")
+# Comment/correction tags that change a record's status. CIN ("Comment in") does not.
+_MEDLINE_STATUS_TAGS = {
+    "RIN": ("retracted", "Retraction in"),
+    "ECI": ("expression_of_concern", "Expression of concern in"),
+    "EIN": ("corrected", "Erratum in"),
+    "CRI": ("superseded", "Corrected and republished in"),
+    "UIN": ("superseded", "Update in"),
+}
+_MEDLINE_NOTICE_TYPES = {
+    "retraction of publication": "this record is a retraction notice, not a retracted paper",
+    "expression of concern": "this record is an expression-of-concern notice",
+    "published erratum": "this record is an erratum notice",
+}
+
+
+def _medline_records(text: str) -> list[list[tuple[str, str]]]:
+    """Split MEDLINE text into records of (tag, value) with continuation lines joined."""
+    records: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            if current:
+                records.append(current)
+                current = []
+            continue
+        match = _MEDLINE_LINE_RE.match(line) if not line[:1].isspace() else None
+        if match:
+            tag, value = match.groups()
+            if tag == "PMID" and current:
+                # Records normally end with a blank line; tolerate files that omit it.
+                records.append(current)
+                current = []
+            current.append((tag, value.strip()))
+        elif current:
+            tag, value = current[-1]
+            current[-1] = (tag, f"{value} {line.strip()}".strip())
+    if current:
+        records.append(current)
+    return records
+
+
+def _medline_cite_notice(cite: str, label: str) -> dict:
+    """Extract the notice's DOI, PMID and date from a MEDLINE cross-reference citation."""
+    pmid = re.search(r"PMID:\s*(\d+)", cite)
+    date = re.match(r"^[^.]*\.\s*(\d{4}(?:\s+[A-Z][a-z]{2}(?:\s+\d{1,2})?)?)", cite)
+    return make_notice(
+        doi=doi_from_text(cite),
+        pmid=pmid.group(1) if pmid else "",
+        date=normalize_issued(date.group(1)) if date else "",
+        reason=f"{label}: {cite}",
+    )
+
+
+def _medline_title(value: str) -> str:
+    value = clean(value)
+    # MEDLINE ends every title with a full stop; keep it when it closes an abbreviation (U.S.).
+    if value.endswith(".") and not re.search(r"(?:\b\w\.){2,}$|\bet al\.$", value):
+        value = value[:-1]
+    return value
+
+
+class _Fields(dict):
+    """A MEDLINE record's values by tag, in file order (tags repeat: AU, FAU, PT...)."""
+
+    @classmethod
+    def of(cls, fields: list[tuple[str, str]]) -> _Fields:
+        values = cls()
+        for tag, value in fields:
+            values.setdefault(tag, []).append(value)
+        return values
+
+    def all(self, tag: str) -> list[str]:
+        return self.get(tag, [])
+
+    def first(self, *tags: str) -> str:
+        for tag in tags:
+            for value in self.all(tag):
+                if clean(value):
+                    return clean(value)
+        return ""
+
+
+def _medline_authors(values: _Fields) -> list[dict]:
+    authors = []
+    full_names = values.all("FAU")
+    for name in full_names or values.all("AU"):
+        name = clean(name)
+        if full_names and "," not in name:
+            authors.append({"literal": name})  # collective author listed as FAU
+        elif full_names:
+            authors.append(split_name(name))
+        else:
+            # AU is "Wakefield AJ": initials last, no comma.
+            family, _, initials = name.rpartition(" ")
+            if family and initials.isupper() and len(initials) <= 4:
+                authors.append({"family": family, "given": initials})
+            else:
+                authors.append({"literal": name})
+    seen_literals = {a.get("literal") for a in authors}
+    for corporate in values.all("CN"):
+        if clean(corporate) and clean(corporate) not in seen_literals:
+            authors.append({"literal": clean(corporate)})
+    return authors
+
+
+def _medline_status(values: _Fields, warnings: list[str]) -> tuple[str, dict]:
+    publication_types = [clean(v).casefold() for v in values.all("PT")]
+    events: list[tuple[str, dict]] = []
+    for tag, (status, label) in _MEDLINE_STATUS_TAGS.items():
+        for cite in values.all(tag):
+            events.append((status, _medline_cite_notice(clean(cite), label)))
+    if "retracted publication" in publication_types and not any(
+        s == "retracted" for s, _ in events
+    ):
+        reason = "PubMed publication type: Retracted Publication"
+        events.append(("retracted", make_notice(reason=reason)))
+    for publication_type, note in _MEDLINE_NOTICE_TYPES.items():
+        if publication_type in publication_types:
+            warnings.append(note)
+    return pick_status(events)
+
+
+def _medline_record(fields: list[tuple[str, str]]) -> tuple[dict, list[str]]:
+    warnings: list[str] = []
+    values = _Fields.of(fields)
+    first = values.first
+    doi = ""
+    for value in values.all("LID") + values.all("AID"):
+        if value.rstrip().endswith("[doi]"):
+            doi = value.rsplit("[", 1)[0].strip()
+            break
+    status, notice = _medline_status(values, warnings)
+    record_type = "article-journal"
+    if values.all("BTI") and not values.all("TA"):
+        record_type = "chapter" if values.all("TI") else "book"
+    record = {
+        "key": "",
+        "type": record_type,
+        "title": _medline_title(first("TI", "BTI")),
+        "authors": _medline_authors(values),
+        # TA is the NLM abbreviation used in medical (Vancouver) citations; JT as fallback.
+        "container_title": first("TA", "JT") if record_type == "article-journal" else first("BTI"),
+        "container_title_short": first("TA") if record_type == "article-journal" else "",
+        "issued": first("DP"),
+        "volume": first("VI"),
+        "issue": first("IP"),
+        "pages": expand_pages(first("PG")),
+        "doi": doi,
+        "pmid": first("PMID"),
+        "pmcid": first("PMC"),
+        "url": "",
+        "publisher": first("PB"),
+        "status": status,
+        "status_notice": notice,
+    }
+    return record, warnings
+
+
+def parse_medline(text: str) -> list[ParsedEntry]:
+    """Parse PubMed MEDLINE (``.nbib``) text; retraction tags set status and notice."""
+    text = text.lstrip("\ufeff")
+    records = _medline_records(text)
+    if not records:
+        return [ParsedEntry(0, "", None, "no MEDLINE records found")]
+    raw: list[RawEntry] = []
+    for index, fields in enumerate(records, start=1):
+        try:
+            record, warnings = _medline_record(fields)
+        except Exception as exc:  # noqa: BLE001 - an odd record must not stop the others
+            raw.append(RawEntry.refused(index, "", f"could not read MEDLINE record {index}: {exc}"))
+            continue
+        raw.append(RawEntry(index, record["key"], record, None, warnings))
+    return finish(raw)
