@@ -11,13 +11,13 @@ a notice about *other* works, so it never changes this work's status.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from citations.identifiers import normalize_doi, normalize_issued, normalize_pmid
-from citations.importers import finalize_record, parse_medline, pick_status
+from citations.identifiers import normalize_doi, normalize_pmid
+from citations.importers import parse_medline
+from citations.importers.crossref import crossref_message_to_record
 
 __all__ = [
     "LookupFailed",
@@ -43,49 +43,6 @@ class LookupNotFound(LookupFailed):
     """The registry has no record for the identifier."""
 
 
-_CROSSREF_TYPES = {
-    "journal-article": "article-journal",
-    "book": "book",
-    "monograph": "book",
-    "edited-book": "book",
-    "reference-book": "book",
-    "book-chapter": "chapter",
-    "book-section": "chapter",
-    "book-part": "chapter",
-    "proceedings-article": "paper-conference",
-    "report": "report",
-    "report-component": "report",
-    "dissertation": "thesis",
-    "posted-content": "article",
-    "dataset": "dataset",
-    "reference-entry": "entry",
-    "standard": "standard",
-    "peer-review": "review",
-}
-_CROSSREF_UPDATES = {
-    "retraction": "retracted",
-    "withdrawal": "withdrawn",
-    "removal": "withdrawn",
-    "expression_of_concern": "expression_of_concern",
-    "expression-of-concern": "expression_of_concern",
-    "correction": "corrected",
-    "erratum": "corrected",
-    "corrigendum": "corrected",
-    # Part of the paper stands; flag it loudly without claiming it was retracted.
-    "partial_retraction": "corrected",
-    "new_version": "superseded",
-    "new_edition": "superseded",
-}
-# Passive relation names (this work is the object): "is-retracted-by" etc.
-_RELATION_UPDATES = {
-    "is-retracted-by": "retracted",
-    "is-withdrawn-by": "withdrawn",
-    "is-corrected-by": "corrected",
-    "has-expression-of-concern": "expression_of_concern",
-    "is-replaced-by": "superseded",
-}
-
-
 def _get(url: str, *, timeout: float, params: Mapping[str, str] | None = None) -> requests.Response:
     try:
         response = requests.get(
@@ -102,83 +59,6 @@ def _get(url: str, *, timeout: float, params: Mapping[str, str] | None = None) -
     if response.status_code >= 400:
         raise LookupNotFound(f"{url}: registry refused the request ({response.status_code})")
     return response
-
-
-def _first(value: Any) -> str:
-    if isinstance(value, list):
-        return str(value[0]) if value else ""
-    return "" if value is None else str(value)
-
-
-def _date_parts(value: Any) -> str:
-    return normalize_issued(value) if isinstance(value, Mapping) else ""
-
-
-def _crossref_events(message: Mapping[str, Any]) -> list[tuple[str, dict]]:
-    events = []
-    for update in message.get("updated-by") or []:
-        if not isinstance(update, Mapping):
-            continue
-        status = _CROSSREF_UPDATES.get(str(update.get("type", "")).lower())
-        if not status:
-            continue
-        notice = {
-            "doi": str(update.get("DOI") or ""),
-            "pmid": "",
-            "date": _date_parts(update.get("updated")),
-            "reason": str(update.get("label") or update.get("type") or ""),
-        }
-        if update.get("source"):
-            notice["reason"] += f" (source: {update['source']})"
-        events.append((status, notice))
-    relation = message.get("relation") or {}
-    if isinstance(relation, Mapping):
-        for name, status in _RELATION_UPDATES.items():
-            for item in relation.get(name) or []:
-                if not isinstance(item, Mapping):
-                    continue
-                doi = str(item.get("id") or "") if item.get("id-type") == "doi" else ""
-                events.append((status, {"doi": doi, "pmid": "", "date": "", "reason": name}))
-    return events
-
-
-def crossref_message_to_record(message: Mapping[str, Any]) -> dict:
-    """Convert a Crossref ``/works`` ``message`` object to a normalised record."""
-    authors = []
-    for person in message.get("author") or []:
-        if person.get("name") and not person.get("family"):
-            authors.append({"literal": person["name"]})  # Crossref's corporate authors
-        else:
-            authors.append({"family": person.get("family", ""), "given": person.get("given", "")})
-    if not authors:
-        authors = [
-            {"family": p.get("family", ""), "given": p.get("given", "")}
-            for p in message.get("editor") or []
-        ]
-    issued = ""
-    for key in ("issued", "published-print", "published-online", "published", "created"):
-        issued = _date_parts(message.get(key))
-        if issued:
-            break
-    status, notice = pick_status(_crossref_events(message))
-    doi = str(message.get("DOI") or "")
-    raw = {
-        "key": "",
-        "type": _CROSSREF_TYPES.get(str(message.get("type") or ""), "article"),
-        "title": _first(message.get("title")),
-        "authors": authors,
-        "container_title": _first(message.get("container-title")),
-        "issued": issued,
-        "volume": message.get("volume") or "",
-        "issue": message.get("issue") or "",
-        "pages": message.get("page") or "",
-        "doi": doi,
-        "url": "",
-        "publisher": message.get("publisher") or "",
-        "status": status,
-        "status_notice": notice,
-    }
-    return finalize_record(raw)
 
 
 def lookup_doi(doi: str, *, base_url: str, timeout: float) -> dict:

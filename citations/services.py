@@ -332,7 +332,7 @@ class _Library:
     by_doi: dict[str, Source] = field(default_factory=dict)
     by_pmid: dict[str, Source] = field(default_factory=dict)
     by_pmcid: dict[str, Source] = field(default_factory=dict)
-    by_signature: dict[str, Source] = field(default_factory=dict)
+    by_signature: dict[str, list[Source]] = field(default_factory=dict)
     keys: set[str] = field(default_factory=set)
 
     @classmethod
@@ -355,20 +355,24 @@ class _Library:
         return library
 
     def add(self, source: Source) -> None:
-        """Index a source; the first one seen for a signature keeps it (as .first() did)."""
+        """Index a source; for a signature, sources stay in the order seen (oldest first)."""
         for name, index in (("doi", self.by_doi), ("pmid", self.by_pmid), ("pmcid", self.by_pmcid)):
             value = getattr(source, name)
             if value:
                 index[value] = source
         if source.title_signature:
-            self.by_signature.setdefault(source.title_signature, source)
+            same = self.by_signature.setdefault(source.title_signature, [])
+            if not any(other is source for other in same):
+                same.append(source)
         self.keys.add(source.key)
 
     def discard(self, source: Source) -> None:
         """Forget a source whose insert failed, so no later entry merges into it."""
-        for index in (self.by_doi, self.by_pmid, self.by_pmcid, self.by_signature):
+        for index in (self.by_doi, self.by_pmid, self.by_pmcid):
             for value in [v for v, s in index.items() if s is source]:
                 del index[value]
+        for same in self.by_signature.values():
+            same[:] = [other for other in same if other is not source]
 
     def duplicate_of(self, record: dict) -> tuple[Source | None, str]:
         """The source this record describes, and why: same DOI, else PMID, else signature."""
@@ -377,9 +381,12 @@ class _Library:
         if record["pmid"] and record["pmid"] in self.by_pmid:
             return self.by_pmid[record["pmid"]], "same PMID"
         signature = signature_of(record)
-        # Without a year, "same title and first author" is too weak to merge on.
-        if signature and signature.split("|")[1] and signature in self.by_signature:
-            return self.by_signature[signature], "same title, year and first author"
+        # Same title, year and first author is one work only if it is the same kind of
+        # work: a conference paper and its journal version are two sources. Two entries
+        # both without a year match on title, first author and type (re-imports).
+        for source in self.by_signature.get(signature, []) if signature else []:
+            if source.type == record["type"]:
+                return source, "same title, year and first author, same type"
         return None, ""
 
     def unique_key(self, key: str) -> str:
@@ -396,8 +403,11 @@ class _Library:
         return f"{key}-{n}"
 
 
-def _merge_into(source: Source, record: dict, library: _Library) -> list[str]:
+def _merge_into(source: Source, record: dict, library: _Library, conflicts: list[str]) -> list[str]:
     """Fill the existing source's empty fields from the record; return what changed.
+
+    A DOI/PMID/PMCID that differs from the source's own is never taken: it is
+    added to ``conflicts`` for the entry's report line.
 
     A DOI/PMID/PMCID is only filled when no other source has it (the library
     holds every source sharing an identifier with the file). The status only
@@ -405,7 +415,14 @@ def _merge_into(source: Source, record: dict, library: _Library) -> list[str]:
     """
     changed = []
     for name in RECORD_FIELDS:
-        if name == "key" or getattr(source, name) or not record.get(name):
+        if name == "key" or not record.get(name):
+            continue
+        if getattr(source, name):
+            if name in ("doi", "pmid", "pmcid") and getattr(source, name) != record[name]:
+                conflicts.append(
+                    f"conflicting {name.upper()} {record[name]} not taken "
+                    f"(the source has {getattr(source, name)})"
+                )
             continue
         if name in ("doi", "pmid", "pmcid"):
             index = getattr(library, f"by_{name}")
@@ -519,7 +536,8 @@ class _Importer:
     def _merge(self, entry, record, existing: Source, how: str, notes: list[str]) -> None:
         snapshot = {name: getattr(existing, name) for name in _MERGE_FIELDS}
         old_status = existing.status
-        changed = _merge_into(existing, record, self.library)
+        conflicts: list[str] = []
+        changed = _merge_into(existing, record, self.library, conflicts)
         if changed and existing.pk is not None:
             fields = [*changed, "updated_at"]
             if "status" in changed:
@@ -544,7 +562,7 @@ class _Importer:
         shown = [name for name in changed if name != "title_signature"]
         if shown:
             detail += f"; filled {', '.join(shown)}"
-        self._record(entry, "merged", existing, "; ".join([detail, *notes]))
+        self._record(entry, "merged", existing, "; ".join([detail, *conflicts, *notes]))
 
     def _flush(self) -> None:
         """Insert the pending new sources; a batch that fails falls back to one row at a time."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -37,6 +38,13 @@ _BIBTEX_TYPES = {
 # Text with none of these marks decodes to itself; skipping the LaTeX parser for it
 # makes BibTeX import several times faster (most fields are plain text).
 _LATEX_MARKS = re.compile(r"[\\{}$~%&`]|--|''")
+# Fields a child entry takes from the parent it names in ``crossref`` (or ``xref``).
+_INHERITED = (
+    "editor", "publisher", "address", "year", "month", "date", "volume", "series",
+    "organization", "institution", "booktitle", "isbn",
+)  # fmt: skip
+
+logger = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,39 +63,123 @@ def _latex_to_text(text: str) -> str:
         return text.replace("{", "").replace("}", "")
 
 
-def _fast_latex_decoding_middleware():
-    """bibtexparser's LaTeX decoding, skipping values that contain no LaTeX at all."""
+def _split_concatenation(value: str) -> list[str] | None:
+    """Split ``a # "b" # {c}`` at the ``#`` outside quotes and braces; None if there is none."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for position, char in enumerate(value):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif char == '"' and depth == 0:
+            quoted = not quoted
+        elif char == "#" and depth == 0 and not quoted:
+            parts.append(value[start:position].strip())
+            start = position + 1
+    if not parts:
+        return None
+    parts.append(value[start:].strip())
+    return parts
+
+
+def _unenclose(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and (value[0], value[-1]) in (("{", "}"), ('"', '"')):
+        return value[1:-1]
+    return value
+
+
+def _middlewares() -> list:
+    """The parse stack: bibtexparser's own middlewares, and three of ours where it has none.
+
+    bibtexparser 2.1 resolves a field that *is* an ``@string`` name, but neither
+    ``#`` concatenation nor ``crossref`` inheritance (both TODO upstream).
+    """
     from bibtexparser import middlewares
+    from bibtexparser.middlewares.middleware import LibraryMiddleware
+    from bibtexparser.model import Field
 
-    class FastLatexDecoding(middlewares.LatexDecodingMiddleware):
-        def _transform_python_value_string(self, python_string: str) -> tuple[str, str]:
-            if not _LATEX_MARKS.search(python_string):
-                return python_string, ""
-            return super()._transform_python_value_string(python_string)
+    class ResolveConcatenation(LibraryMiddleware):
+        """``jean # " " # cesar`` becomes ``{Jean C{\'e}sar}`` (macros looked up, any case)."""
 
-    return FastLatexDecoding()
+        def transform(self, library):
+            macros = {k.lower(): s.value for k, s in library.strings_dict.items()}
+            for entry in library.entries:
+                for field in entry.fields:
+                    parts = isinstance(field.value, str) and _split_concatenation(field.value)
+                    if parts:
+                        text = "".join(_unenclose(macros.get(part.lower(), part)) for part in parts)
+                        field.value = "{" + text + "}"
+            return library
+
+    class InheritCrossref(LibraryMiddleware):
+        """A child entry takes missing fields (and the parent's title as booktitle)."""
+
+        def transform(self, library):
+            by_key = {entry.key.lower(): entry for entry in library.entries}
+            for entry in library.entries:
+                parent_key = entry.fields_dict.get("crossref") or entry.fields_dict.get("xref")
+                parent = by_key.get(str(parent_key.value).lower()) if parent_key else None
+                if parent is None or parent is entry:
+                    continue
+                own, theirs = entry.fields_dict, parent.fields_dict
+                for name in _INHERITED:
+                    if name not in own and name in theirs:
+                        # A copy: later middlewares rewrite values in place, per entry.
+                        entry.set_field(Field(name, theirs[name].value))
+                if "booktitle" not in entry.fields_dict and "title" in theirs:
+                    entry.set_field(Field("booktitle", theirs["title"].value))
+            return library
+
+    class DecodeLatex(middlewares.LatexDecodingMiddleware):
+        """LaTeX to text for plain string fields only: names are decoded by _bibtex_person
+        (bibtexparser would log "Cannot python-str transform field author" per entry)."""
+
+        def transform_entry(self, entry, library):
+            for field in entry.fields:
+                if isinstance(field.value, str) and _LATEX_MARKS.search(field.value):
+                    field.value, _error = self._transform_python_value_string(field.value)
+            return entry
+
+    return [
+        middlewares.NormalizeFieldKeys(),
+        ResolveConcatenation(),
+        middlewares.ResolveStringReferencesMiddleware(),
+        middlewares.RemoveEnclosingMiddleware(),
+        InheritCrossref(),
+        middlewares.MonthIntMiddleware(),
+        # Names are split before LaTeX decoding so that the braces marking a
+        # collective author ({{Group}}) survive; _bibtex_person decodes names.
+        middlewares.SeparateCoAuthors(),
+        middlewares.SplitNameParts(),
+        DecodeLatex(keep_math_mode=False),
+    ]
 
 
-def _bibtex_person(parts: Any) -> dict | None:
-    """Convert bibtexparser NameParts to our author dict; ``{{Group}}`` becomes a literal."""
+def _bibtex_person(parts: Any, role: str) -> dict:
+    """Convert bibtexparser NameParts to our name dict; ``{{Group}}`` becomes a literal."""
     first = list(getattr(parts, "first", []) or [])
     von = list(getattr(parts, "von", []) or [])
     last = list(getattr(parts, "last", []) or [])
     jr = list(getattr(parts, "jr", []) or [])
+    person: dict[str, str] = {}
     if not first and not von and not jr and len(last) == 1:
         token = last[0]
         if token.casefold() == "others":
-            return None
-        if token.startswith("{") and token.endswith("}"):
+            person = {"literal": "et al"}
+        elif token.startswith("{") and token.endswith("}"):
             # Double-braced names are corporate/collective authors: never split them.
-            return {"literal": clean(_latex_to_text(token[1:-1]))}
-    family = " ".join(von + last)
-    if jr:
-        family = f"{family}, {' '.join(jr)}"
-    return {
-        "family": clean(_latex_to_text(family)),
-        "given": clean(_latex_to_text(" ".join(first))),
-    }
+            person = {"literal": clean(_latex_to_text(token[1:-1]))}
+    if not person:
+        person = {
+            "family": clean(_latex_to_text(" ".join(von + last))),
+            "given": clean(_latex_to_text(" ".join(first))),
+        }
+        if jr:
+            person["suffix"] = clean(_latex_to_text(" ".join(jr)))
+    if role == "editor":
+        person["role"] = "editor"
+    return person
 
 
 def _bibtex_value(fields: Mapping[str, Any], *names: str) -> str:
@@ -100,28 +192,19 @@ def _bibtex_value(fields: Mapping[str, Any], *names: str) -> str:
 
 
 def _bibtex_people(fields: Mapping[str, Any], warnings: list[str]) -> list[dict]:
-    """Authors, else editors (with a warning); notes an ``and others`` truncation."""
-    authors = []
-    truncated = False
+    """Authors, then editors (``role: editor``); ``and others`` ends a list with "et al"."""
+    people = []
     for people_field in ("author", "editor"):
-        people = fields.get(people_field)
-        if not people:
-            continue
-        if isinstance(people, str):
-            people = [people]
-        for person in people:
-            converted = _bibtex_person(person)
-            if converted is None:
-                truncated = True
-            elif converted.get("family") or converted.get("literal"):
-                authors.append(converted)
-        if authors:
-            if people_field == "editor":
-                warnings.append("no authors: editors used as authors")
-            break
-    if truncated:
-        warnings.append("author list ends with 'and others': list is truncated")
-    return authors
+        names = fields.get(people_field) or []
+        if isinstance(names, str):
+            names = [names]
+        for person in names:
+            converted = _bibtex_person(person, people_field)
+            if converted.get("family") or converted.get("literal"):
+                people.append(converted)
+    if any(p.get("literal") == "et al" for p in people):
+        warnings.append("author list ends with 'and others': printed as et al")
+    return people
 
 
 def _bibtex_issued(fields: Mapping[str, Any]) -> str:
@@ -159,7 +242,9 @@ def _bibtex_record(entry: Any) -> tuple[dict, list[str]]:
         "issued": issued,
         "volume": _bibtex_value(fields, "volume"),
         "issue": _bibtex_value(fields, "number", "issue"),
-        "pages": expand_pages(_bibtex_value(fields, "pages")),
+        # WoS writes article numbers (eLife's e80092) as Article-Number, biblatex as eid.
+        "pages": expand_pages(_bibtex_value(fields, "pages"))
+        or _bibtex_value(fields, "article-number", "eid"),
         "doi": doi,
         "pmid": _bibtex_value(fields, "pmid"),
         "pmcid": _bibtex_value(fields, "pmcid"),
@@ -172,19 +257,9 @@ def _bibtex_record(entry: Any) -> tuple[dict, list[str]]:
 def parse_bibtex(text: str) -> list[ParsedEntry]:
     """Parse BibTeX text; failed blocks and duplicate keys become refused entries."""
     import bibtexparser
-    from bibtexparser import middlewares
 
     try:
-        library = bibtexparser.parse_string(
-            text,
-            append_middleware=[
-                # Names are split before LaTeX decoding so that the braces marking a
-                # collective author ({{Group}}) survive; _bibtex_person decodes names.
-                middlewares.SeparateCoAuthors(),
-                middlewares.SplitNameParts(),
-                _fast_latex_decoding_middleware(),
-            ],
-        )
+        library = bibtexparser.parse_string(text, parse_stack=_middlewares())
     except Exception as exc:  # noqa: BLE001 - the whole file is unreadable; report, don't raise
         return [ParsedEntry(0, "", None, f"could not parse BibTeX file: {exc}")]
 

@@ -68,6 +68,10 @@ class UnsupportedFormat(ValueError):
     """The uploaded file is not in any format we can recognise."""
 
 
+class UnsupportedEncoding(UnsupportedFormat):
+    """The uploaded file is not UTF-8, UTF-8/UTF-16 with a BOM, or Latin-1."""
+
+
 @dataclass
 class ParsedEntry:
     """One entry of an uploaded file: a validated record, or the reason it was refused."""
@@ -171,6 +175,9 @@ def _usable_key(key: str) -> bool:
 
 def finalize_record(raw: Mapping[str, Any]) -> dict:
     """Validate and normalise a record; raise ValueError naming the field when it is unusable."""
+    nul = _nul_field(raw)
+    if nul:
+        raise ValueError(f"{nul} contains a NUL byte (\\x00); the entry is refused")
     record = blank_record()
     for name in _STRING_FIELDS:
         record[name] = clean(raw.get(name))
@@ -199,19 +206,48 @@ def finalize_record(raw: Mapping[str, Any]) -> dict:
 
 
 def _clean_authors(people: Iterable[Any]) -> list[dict]:
+    """Names as ``{family, given[, suffix][, role]}`` or ``{literal[, role]}``.
+
+    ``role`` is ``"editor"`` for editors (absent for authors); ``{"literal": "et al"}``
+    marks a list the source itself truncated (BibTeX ``and others``).
+    """
     authors = []
     for author in people:
         if not isinstance(author, Mapping):
             continue
         if clean(author.get("literal")):
-            authors.append({"literal": clean(author.get("literal"))})
+            name = {"literal": clean(author.get("literal"))}
         elif clean(author.get("family")):
-            family, given = clean(author["family"]), clean(author.get("given"))
-            authors.append({"family": family, "given": given})
+            name = {"family": clean(author["family"]), "given": clean(author.get("given"))}
         elif clean(author.get("given")):
             # A single-word name ("Plato") arrives as given only; family is what renders.
-            authors.append({"family": clean(author["given"]), "given": ""})
+            name = {"family": clean(author["given"]), "given": ""}
+        else:
+            continue
+        if clean(author.get("suffix")) and "family" in name:
+            name["suffix"] = clean(author["suffix"]).rstrip(".")  # AMA: "King ML Jr"
+        if author.get("role") == "editor":
+            name["role"] = "editor"
+        authors.append(name)
     return authors
+
+
+def _nul_field(raw: Mapping[str, Any]) -> str | None:
+    """The first field holding a NUL byte, which PostgreSQL cannot store in text or JSON."""
+    for name, value in raw.items():
+        if _has_nul(value):
+            return name
+    return None
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def _normalize_identifiers(record: dict) -> None:
@@ -268,21 +304,27 @@ def pick_status(events: Iterable[tuple[str, dict]]) -> tuple[str, dict]:
 # ---------------------------------------------------------------------------
 
 
-def finish(raw_entries: Iterable[RawEntry]) -> list[ParsedEntry]:
-    """Validate raw records, make keys unique and refuse in-file duplicates."""
+def finish(raw_entries: Iterable[RawEntry], *, keys_are_labels: bool = True) -> list[ParsedEntry]:
+    """Validate raw records, make keys unique and refuse in-file duplicates.
+
+    ``keys_are_labels`` False (RIS ``ID``, a record number) gives a repeated key a
+    fresh suffix instead of refusing the entry as a BibTeX duplicate key is refused.
+    """
     seen = _SeenInFile()
     results: list[ParsedEntry] = []
     for index, key, raw, error, warnings in raw_entries:
+        key = key.replace("\x00", "\\x00")  # a refused entry's key goes into the report
         if error is not None or raw is None:
             results.append(ParsedEntry(index, key, None, error or "unreadable entry", warnings))
             continue
         try:
             record = finalize_record(raw)
         except ValueError as exc:
-            entry_key = key or clean(raw.get("key"))
+            entry_key = key or clean(raw.get("key")).replace("\x00", "\\x00")
             results.append(ParsedEntry(index, entry_key, None, str(exc), warnings))
             continue
-        problem = seen.claim(index, record, explicit=_usable_key(clean(raw.get("key"))))
+        explicit = keys_are_labels and _usable_key(clean(raw.get("key")))
+        problem = seen.claim(index, record, explicit=explicit)
         if problem:
             results.append(ParsedEntry(index, record["key"], None, problem, warnings))
         else:
@@ -326,18 +368,49 @@ class _SeenInFile:
         return f"{base}_{index}"
 
 
-def split_name(text: str) -> dict:
-    """Split ``Family, Given`` or ``Given Family``; text without either becomes a literal."""
+SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "2nd", "3rd", "4th"})
+# Initials written after the family name: "E.", "AJ", "E.F.", "J-P".
+_INITIALS = re.compile(r"^(?:[A-Z]\.?-?){1,4}$")
+
+
+def is_suffix(word: str) -> bool:
+    """``Jr``, ``Jr.``, ``III``, ``3rd``...: a generational suffix, printed after the initials."""
+    return word.rstrip(".,").casefold() in SUFFIXES
+
+
+def split_name(text: str, role: str = "") -> dict:
+    """Split ``Family, Given[, Suffix]``, ``Family Initials`` or ``Given Family``.
+
+    RIS writes ``King, Martin L., Jr.``; BibTeX-style ``King, Jr., Martin`` also occurs.
+    A name without a comma whose last word is initials (``Fanning E.``) is family first.
+    """
     text = clean(text)
     if not text:
         return {}
-    if "," in text:
-        family, _, given = text.partition(",")
-        return {"family": family.strip(), "given": given.strip()}
-    parts = text.split()
-    if len(parts) == 1:
-        return {"family": parts[0], "given": ""}
-    return {"family": parts[-1], "given": " ".join(parts[:-1])}
+    parts = [p.strip() for p in text.split(",")]
+    suffix = ""
+    if len(parts) >= 3 and is_suffix(parts[1]):
+        family, suffix, given = parts[0], parts[1], ", ".join(parts[2:])
+    elif len(parts) >= 2:
+        family, given = parts[0], ", ".join(parts[1:])
+        if len(parts) >= 3 and is_suffix(parts[-1]):
+            given, suffix = ", ".join(parts[1:-1]), parts[-1]
+    else:
+        words = text.split()
+        if len(words) > 1 and is_suffix(words[-1]):
+            suffix, words = words[-1], words[:-1]
+        if len(words) == 1:
+            family, given = words[0], ""
+        elif _INITIALS.match(words[-1]):
+            family, given = " ".join(words[:-1]), words[-1]
+        else:
+            family, given = words[-1], " ".join(words[:-1])
+    name = {"family": family, "given": given}
+    if suffix:
+        name["suffix"] = suffix
+    if role:
+        name["role"] = role
+    return name
 
 
 def expand_pages(pages: str) -> str:

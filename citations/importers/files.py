@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable
 
 from .bibtex import parse_bibtex
-from .common import FORMATS, ParsedEntry, UnsupportedFormat
+from .common import FORMATS, ParsedEntry, UnsupportedEncoding, UnsupportedFormat
 from .csljson import parse_csl_json
 from .medline import parse_medline
 from .retraction_watch import parse_retraction_watch_entries
@@ -79,22 +80,66 @@ def detect_format(data: bytes | str, filename: str = "") -> str:
     )
 
 
-def _decode(data: bytes) -> str:
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+# What charset-normalizer calls Latin-1 text: cp1250 and cp1252 decode the letters of
+# Western European names (é ü ñ ç) the same way as Latin-1, so it often answers those.
+_LATIN = {"latin_1", "iso8859_15", "cp1252", "cp1250", "iso8859_2", "iso8859_10", "cp775"}
+_SUPPORTED = "UTF-8, UTF-8 or UTF-16 with a byte-order mark, or Latin-1"
+
+
+def decode(data: bytes) -> str:
+    """The upload as text: a BOM decides, else UTF-8, else Latin-1 when the bytes look like it.
+
+    Raises UnsupportedEncoding for anything else (GBK, Shift-JIS, cp1251, UTF-16 without
+    a BOM), rather than storing garbled text. charset-normalizer judges non-UTF-8 bytes.
+    """
+    for bom, codec, label in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(codec if codec != "utf-16" else _utf16(bom))
+            except UnicodeDecodeError as exc:
+                raise UnsupportedEncoding(
+                    f"the file starts with a {label} byte-order mark but is not valid {label} "
+                    f"(byte {exc.start + len(bom)})"
+                )
+    head = data[:2000]
+    if head and head.count(0) > len(head) // 4:
+        raise UnsupportedEncoding(
+            f"the file looks like UTF-16 without a byte-order mark; supported: {_SUPPORTED}"
+        )
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        # Old EndNote/RIS exports are Windows-1252; latin-1 never fails.
-        try:
-            return data.decode("cp1252")
-        except UnicodeDecodeError:
-            return data.decode("latin-1")
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is not None and best.encoding not in _LATIN:
+        raise UnsupportedEncoding(
+            f"the file's encoding is not supported (it looks like {best.encoding}); "
+            f"save it as {_SUPPORTED}"
+        )
+    # Windows-1252 is what Windows tools mean by Latin-1 (curly quotes, dashes).
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _utf16(bom: bytes) -> str:
+    return "utf-16-le" if bom == codecs.BOM_UTF16_LE else "utf-16-be"
 
 
 def parse_file(data: bytes, filename: str = "", fmt: str | None = None) -> list[ParsedEntry]:
-    """Parse an uploaded file into entries; raises only UnsupportedFormat."""
+    """Parse an uploaded file into entries; raises only UnsupportedFormat (or its
+    UnsupportedEncoding)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    text = _decode(data)
+    text = decode(data)
     if fmt:
         name = fmt.strip().lower()
         name = _FORMAT_ALIASES.get(name, name)

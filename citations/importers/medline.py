@@ -12,6 +12,7 @@ from .common import (
     clean,
     expand_pages,
     finish,
+    is_suffix,
     make_notice,
     pick_status,
     split_name,
@@ -100,27 +101,61 @@ class _Fields(dict):
         return ""
 
 
-def _medline_authors(values: _Fields) -> list[dict]:
-    authors = []
-    full_names = values.all("FAU")
-    for name in full_names or values.all("AU"):
-        name = clean(name)
-        if full_names and "," not in name:
-            authors.append({"literal": name})  # collective author listed as FAU
-        elif full_names:
-            authors.append(split_name(name))
-        else:
-            # AU is "Wakefield AJ": initials last, no comma.
-            family, _, initials = name.rpartition(" ")
-            if family and initials.isupper() and len(initials) <= 4:
-                authors.append({"family": family, "given": initials})
+def _au_name(name: str, role: str = "") -> dict:
+    """``Wakefield AJ`` / ``Doe J 3rd``: family, initials, optional suffix; else a literal."""
+    words = clean(name).split()
+    suffix = words.pop() if len(words) > 2 and is_suffix(words[-1]) else ""
+    if len(words) >= 2 and words[-1].isupper() and len(words[-1]) <= 4:
+        person = {"family": " ".join(words[:-1]), "given": words[-1]}
+        if suffix:
+            person["suffix"] = suffix
+    else:
+        person = {"literal": clean(name)}
+    if role:
+        person["role"] = role
+    return person
+
+
+def _fau_name(full: str, short: str, role: str = "") -> dict:
+    """``FAU - Smith, Anna``; a FAU without a comma (``Xiaodong Lv``) is split by its AU."""
+    if "," in full:
+        return split_name(full, role)
+    words = full.split()
+    family = short.split()[0] if short else ""
+    if len(words) >= 2 and family and words[-1].casefold() == family.casefold():
+        person = {"family": words[-1], "given": " ".join(words[:-1])}
+        return {**person, "role": role} if role else person
+    person = {"literal": full}  # a collective author written as FAU
+    return {**person, "role": role} if role else person
+
+
+def _medline_authors(fields: list[tuple[str, str]]) -> list[dict]:
+    """Authors (FAU, else AU) and corporate authors (CN) in file order, then editors.
+
+    Each FAU is followed by its AU (the short form); a record may have AU only.
+    Editors (FED/ED) of a book chapter get ``role: editor``.
+    """
+    people: list[dict] = []
+    pending: dict[str, tuple[int, str]] = {}  # role -> (position, FAU) awaiting its AU
+    for tag, value in fields:
+        value = clean(value)
+        role = "editor" if tag in ("FED", "ED") else ""
+        if not value:
+            continue
+        if tag in ("FAU", "FED"):
+            pending[role] = (len(people), value)
+            people.append(_fau_name(value, "", role))
+        elif tag in ("AU", "ED"):
+            if role in pending:
+                position, full = pending.pop(role)
+                people[position] = _fau_name(full, value, role)
             else:
-                authors.append({"literal": name})
-    seen_literals = {a.get("literal") for a in authors}
-    for corporate in values.all("CN"):
-        if clean(corporate) and clean(corporate) not in seen_literals:
-            authors.append({"literal": clean(corporate)})
-    return authors
+                people.append(_au_name(value, role))
+        elif tag == "CN" and {"literal": value} not in people:
+            people.append({"literal": value})
+    return [p for p in people if p.get("role") != "editor"] + [
+        p for p in people if p.get("role") == "editor"
+    ]
 
 
 def _medline_status(values: _Fields, warnings: list[str]) -> tuple[str, dict]:
@@ -140,6 +175,20 @@ def _medline_status(values: _Fields, warnings: list[str]) -> tuple[str, dict]:
     return pick_status(events)
 
 
+# An article number in LID "[pii]" (eLife's e80092); a PII such as S0140-6736(20)31180-6
+# is a publisher's item id, not something a reference prints.
+_ARTICLE_NUMBER = re.compile(r"^[A-Za-z]{0,2}\d{1,9}$")
+
+
+def _article_number(values: _Fields) -> str:
+    for value in values.all("LID"):
+        if value.rstrip().endswith("[pii]"):
+            number = value.rsplit("[", 1)[0].strip()
+            if _ARTICLE_NUMBER.match(number):
+                return number
+    return ""
+
+
 def _medline_record(fields: list[tuple[str, str]]) -> tuple[dict, list[str]]:
     warnings: list[str] = []
     values = _Fields.of(fields)
@@ -157,14 +206,14 @@ def _medline_record(fields: list[tuple[str, str]]) -> tuple[dict, list[str]]:
         "key": "",
         "type": record_type,
         "title": _medline_title(first("TI", "BTI")),
-        "authors": _medline_authors(values),
+        "authors": _medline_authors(fields),
         # TA is the NLM abbreviation used in medical (Vancouver) citations; JT as fallback.
         "container_title": first("TA", "JT") if record_type == "article-journal" else first("BTI"),
         "container_title_short": first("TA") if record_type == "article-journal" else "",
         "issued": first("DP"),
         "volume": first("VI"),
         "issue": first("IP"),
-        "pages": expand_pages(first("PG")),
+        "pages": expand_pages(first("PG")) or _article_number(values),
         "doi": doi,
         "pmid": first("PMID"),
         "pmcid": first("PMC"),

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from citations.identifiers import doi_from_url, normalize_issued
+from citations.identifiers import doi_from_url
 
 from .common import ParsedEntry, RawEntry, clean, expand_pages, finish, split_name
 
@@ -56,12 +56,53 @@ def _ris_type(value: str) -> str:
     return "article"
 
 
+# RIS dates are "YYYY/MM/DD/other"; exporters also write "1999a" (disambiguation) and
+# "c1999" (copyright year).
+_RIS_DATE = re.compile(r"(?<!\d)(\d{4})(?:[a-z])?(?:/(\d{1,2})?(?:/(\d{1,2})?)?)?")
+
+
+def _ris_date(value: Any) -> str:
+    match = _RIS_DATE.search(clean(value))
+    if not match:
+        return ""
+    year, month, day = match.groups()
+    parts = [year] + [f"{int(p):02d}" for p in (month, day) if p and int(p)]
+    if not month:
+        parts = [year]
+    return "-".join(parts)
+
+
+def _ris_issued(entry: Mapping[str, Any]) -> str:
+    """PY (year, often the full date) or DA (the full date) when it is the same year."""
+    year = _ris_date(entry.get("year") or entry.get("publication_year"))
+    date = _ris_date(entry.get("date"))
+    if date and (not year or date[:4] == year[:4]) and len(date) > len(year):
+        return date
+    return year or date
+
+
+def _ris_people(entry: Mapping[str, Any], unknown: Mapping[str, Any]) -> list[dict]:
+    """Authors (AU, A1), then editors (A2, ED) with ``role: editor``."""
+    names = list(entry.get("authors") or []) + list(entry.get("first_authors") or [])
+    people = [split_name(n) for n in names if clean(n)]
+    editors = list(entry.get("secondary_authors") or []) + list(unknown.get("ED", []))
+    people += [split_name(n, role="editor") for n in editors if clean(n)]
+    return people
+
+
+def _ris_journal(entry: Mapping[str, Any]) -> tuple[str, str]:
+    """(full name, abbreviation): T2/JF/JO give the name, JA/J2/J1 the abbreviation."""
+    abbreviation = clean(entry.get("alternate_title2") or entry.get("alternate_title1"))
+    full = clean(
+        entry.get("secondary_title") or entry.get("alternate_title3") or entry.get("journal_name")
+    )
+    if not abbreviation and entry.get("journal_name") and clean(entry["journal_name"]) != full:
+        abbreviation = clean(entry["journal_name"])  # JO beside JF is the abbreviation
+    return full or abbreviation, abbreviation
+
+
 def _ris_record(entry: Mapping[str, Any]) -> tuple[dict, list[str]]:
     warnings: list[str] = []
-    names = entry.get("authors") or entry.get("first_authors") or []
-    if not names and entry.get("secondary_authors"):
-        names = entry["secondary_authors"]
-        warnings.append("no authors: editors used as authors")
     unknown = entry.get("unknown_tag") or {}
     title = clean(entry.get("title") or entry.get("primary_title"))
     if not title and entry.get("short_title"):
@@ -69,36 +110,23 @@ def _ris_record(entry: Mapping[str, Any]) -> tuple[dict, list[str]]:
         warnings.append("title taken from the short title (ST) field")
     start, end = clean(entry.get("start_page")), clean(entry.get("end_page"))
     pages = f"{start}-{end}" if start and end and start != end else start or end
-    issued = clean(entry.get("date")) or clean(entry.get("year") or entry.get("publication_year"))
-    year = clean(entry.get("year") or entry.get("publication_year"))
-    # RIS PY is often "2009///"; DA is the full date when present.
-    if year and issued and normalize_issued(issued)[:4] != normalize_issued(year)[:4]:
-        issued = year
-    urls = entry.get("urls") or []
-    url = clean(urls)
+    url = clean(entry.get("urls") or [])
     doi = clean(entry.get("doi"))
     if not doi and doi_from_url(url):
         warnings.append("DOI taken from the url field")
+    container, short = _ris_journal(entry)
     record = {
         "key": clean(entry.get("id") or entry.get("label")),
         "type": _ris_type(entry.get("type_of_reference", "")),
         "title": title,
-        "authors": [split_name(n) for n in names if clean(n)],
-        "container_title": clean(
-            entry.get("secondary_title")
-            or entry.get("journal_name")
-            or entry.get("alternate_title3")
-            or entry.get("alternate_title1")
-            or entry.get("alternate_title2")
-        ),
-        # J2 / JA carry the journal's abbreviation.
-        "container_title_short": clean(
-            entry.get("alternate_title3") or entry.get("alternate_title2")
-        ),
-        "issued": issued,
+        "authors": _ris_people(entry, unknown),
+        "container_title": container,
+        "container_title_short": short,
+        "issued": _ris_issued(entry),
         "volume": clean(entry.get("volume") or unknown.get("VO")),
         "issue": clean(entry.get("number")),
-        "pages": expand_pages(pages),
+        # C7 is the article number (eLife's e80092) when there are no pages.
+        "pages": expand_pages(pages) or clean(entry.get("custom7")),
         "doi": doi,
         "pmid": "",
         "url": url,
@@ -180,7 +208,12 @@ def parse_ris(text: str) -> list[ParsedEntry]:
         chunks = _split_records(text, re.compile(r"^ER\s{2}-"))
         implementation = rispy.RisParser
     chunks = [c for c in chunks if c.strip()]
+    end_tag = re.compile(r"^ER\s*(-|$)", re.M)
     for index, chunk in enumerate(chunks, start=1):
+        if not end_tag.search(chunk):
+            reason = f"record {index} has no ER line: the file is truncated or the record open"
+            raw.append(RawEntry.refused(index, "", reason))
+            continue
         try:
             entries = rispy.loads(chunk, implementation=implementation)
         except Exception as exc:  # noqa: BLE001 - rispy raises plain IOError/ValueError/KeyError
@@ -193,4 +226,5 @@ def parse_ris(text: str) -> list[ParsedEntry]:
         raw.append(RawEntry(index, record["key"], record, None, warnings))
     if not raw:
         return [ParsedEntry(0, "", None, "no RIS records found")]
-    return finish(raw)
+    # RIS ID is a record number in the exporting library, not a citation key.
+    return finish(raw, keys_are_labels=False)

@@ -142,8 +142,15 @@ def test_sample_bib_parses_good_entries_and_refuses_broken_ones_with_reasons():
     assert ok["collectiveauthor2018"]["authors"] == [
         {"literal": "The Endogenous Hormones and Breast Cancer Collaborative Group"}
     ]
-    assert ok["editedvolume2015"]["authors"] == [{"family": "Hidalgo", "given": "Pablo"}]
-    assert ok["etal2020"]["authors"][-1] == {"family": "Huerta", "given": "Consuelo"}
+    # Editors stay editors (issue 11, defect 12).
+    assert ok["editedvolume2015"]["authors"] == [
+        {"family": "Hidalgo", "given": "Pablo", "role": "editor"}
+    ]
+    # "and others" prints as et al (issue 11, defect 10).
+    assert ok["etal2020"]["authors"][-2:] == [
+        {"family": "Huerta", "given": "Consuelo"},
+        {"literal": "et al"},
+    ]
 
 
 def test_zotero_csl_keeps_literal_author_and_string_date_parts():
@@ -156,7 +163,10 @@ def test_zotero_csl_keeps_literal_author_and_string_date_parts():
     assert records["papantoniou2017"]["issued"] == "2017-08-15"
     assert records["papantoniou2017"]["url"] == ""  # doi.org URL only repeats the DOI
     assert records["hidalgo2015"]["issued"] == "2015"
-    assert records["hidalgo2015"]["authors"] == [{"family": "Hidalgo", "given": "Manuel"}]
+    # Editors stay editors (issue 11, defect 12).
+    assert records["hidalgo2015"]["authors"] == [
+        {"family": "Hidalgo", "given": "Manuel", "role": "editor"}
+    ]
 
 
 def test_ris_with_bom_parses_doi_only_record():
