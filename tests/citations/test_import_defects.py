@@ -15,6 +15,7 @@ from citations import services
 from citations.formatting import format_entries
 from citations.importers import UnsupportedFormat, parse_file
 from citations.models import Source
+from tests.citations.test_lookup import replay_server  # noqa: F401 (fixture)
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -306,3 +307,56 @@ def test_a_merge_meeting_a_conflicting_doi_reports_it_and_keeps_the_stored_one()
     journal = Source.objects.get(key="smith2020journal")
     assert journal.doi == "10.1016/j.ophtha.2020.01.001"
     assert journal.pmid == "32000001"  # an empty field is still filled
+
+
+# --- 6: Crossref JSON is read as Crossref, not as CSL-JSON -----------------------------------
+
+
+def test_crossref_answer_upload_keeps_type_retraction_and_collective_author():
+    from tests.helpers import REAL_WORLD
+
+    # The Mehra 2020 Lancet paper, as Crossref's bare message object.
+    data = (REAL_WORLD / "crossref_reciprocal_retracted_paper.json").read_bytes()
+    report = _import("mehra.json", data)
+    assert report["created"] == 1, report["entries"]
+    paper = Source.objects.get(doi="10.1016/s0140-6736(20)31180-6")
+    assert paper.type == "article-journal"
+    assert paper.status == "retracted"
+    assert paper.notice_doi == "10.1016/s0140-6736(20)31324-6"
+
+
+def test_crossref_wrapped_response_is_accepted_and_the_notice_is_not_retracted():
+    from tests.helpers import REAL_WORLD
+
+    wrapped = (REAL_WORLD / "compare_crossref_wakefield_retracted.json").read_bytes()
+    assert _import("wakefield.json", wrapped)["created"] == 1
+    assert Source.objects.get(doi="10.1016/s0140-6736(97)11096-0").status == "retracted"
+    notice = (REAL_WORLD / "crossref_reciprocal_retraction_notice.json").read_bytes()
+    assert _import("notice.json", notice)["created"] == 1
+    assert Source.objects.get(doi="10.1016/s0140-6736(20)31324-6").status == "active"
+
+
+def test_crossref_chapter_title_markup_mojibake_collective_author_and_book_container():
+    report = _import("crossref_chapter.json")
+    assert report["created"] == 1, report["entries"]
+    chapter = Source.objects.get(doi="10.1007/978-1-0716-1234-5_7")
+    assert chapter.type == "chapter"
+    assert chapter.title == "Measuring N-glycans in serum & plasma"
+    assert chapter.container_title == "Glycoproteomics"
+    assert chapter.authors == [
+        {"family": "Castaño-Vinyals", "given": "Gemma"},
+        {"literal": "INTERPHONE Study Group"},
+        {"family": "van Eijck", "given": "CH"},
+        {"family": "Wuhrer", "given": "Manfred", "role": "editor"},
+    ]
+    entry = _ama(chapter)
+    assert entry.startswith("Castaño-Vinyals G, INTERPHONE Study Group, van Eijck CH.")
+    assert "In: Wuhrer M, ed. <i>Glycoproteomics</i>" in entry
+
+
+def test_lookup_of_the_retraction_notice_does_not_mark_it_retracted(replay_server):  # noqa: F811
+    from citations.lookup import lookup_doi
+
+    record = lookup_doi("10.1016/S0140-6736(20)31324-6", base_url=replay_server, timeout=5)
+    assert record["status"] == "active"
+    assert record["title"].startswith("Retraction—Hydroxychloroquine")
