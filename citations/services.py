@@ -29,8 +29,22 @@ RECORD_FIELDS = (
     "volume", "issue", "pages", "doi", "pmid", "pmcid", "url", "publisher",
 )  # fmt: skip
 
-#: Largest file the import accepts (the API and the command both refuse bigger ones).
+#: Largest file the import accepts: source_import refuses bigger ones, and the API,
+#: the workspace form and the command say so early with the same message.
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def import_size_problem(size: int, name: str = "") -> str | None:
+    """Why a file of ``size`` bytes cannot be imported, or None when it can."""
+    if size <= IMPORT_MAX_BYTES:
+        return None
+    limit = IMPORT_MAX_BYTES
+    megabytes = f" ({limit // (1024 * 1024)} MB)" if limit >= 1024 * 1024 else ""
+    return (
+        f"{name or 'the file'!r} is {size} bytes; the limit is {limit} bytes{megabytes}. "
+        "Split the file and import the parts."
+    )
+
 
 #: How severe a status is: an import or lookup may raise a source's status, never lower it.
 STATUS_SEVERITY = {
@@ -621,6 +635,9 @@ def source_import(*, actor, data: bytes, filename: str = "", fmt: str | None = N
     """
     if actor is not None:
         _require_editor(actor)
+    problem = import_size_problem(len(data), filename)
+    if problem:
+        raise ValidationError({"file": [problem]})
     entries = parse_file(data, filename, fmt)
     records = [entry.record for entry in entries if entry.ok]
     with transaction.atomic():

@@ -6,10 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from articles.models import Article
+from citations import services as citation_services
 from citations.models import Source
-
-#: Largest citation file the import form accepts.
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
 class ArticleForm(forms.Form):
@@ -105,10 +103,11 @@ class SourceImportForm(forms.Form):
     )
 
     def clean_file(self):
-        """Refuse files too large to be a citation export."""
+        """Refuse files over the import service's limit before reading them."""
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
-            raise ValidationError("The file is larger than 5 MB.")
+        problem = citation_services.import_size_problem(upload.size, upload.name)
+        if problem:
+            raise ValidationError(problem)
         return upload
 
 

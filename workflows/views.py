@@ -368,6 +368,10 @@ def source_import_view(request):
         except UnsupportedFormat as error:
             form.add_error("file", str(error) or "This file is not in a format we can read.")
             status = 400
+        except ValidationError as error:
+            for messages_ in error.message_dict.values():
+                form.add_error("file", messages_[0])
+            status = 400
         except PermissionDenied as error:
             form.add_error(None, str(error))
             status = 403

@@ -4,6 +4,7 @@ import re
 
 from rest_framework import serializers
 
+from citations import services
 from citations.importers import FORMATS
 from citations.models import Source
 from citations.services import IMPORT_MAX_BYTES
@@ -132,11 +133,9 @@ class SourceImportInputSerializer(serializers.Serializer):
     )
 
     def validate_file(self, value):
-        if value.size > IMPORT_MAX_BYTES:
-            raise serializers.ValidationError(
-                f"{value.name!r} is {value.size} bytes; the limit is {IMPORT_MAX_BYTES} bytes "
-                f"({IMPORT_MAX_BYTES // (1024 * 1024)} MB). Split the file and import the parts."
-            )
+        problem = services.import_size_problem(value.size, value.name)
+        if problem:
+            raise serializers.ValidationError(problem)
         if value.size == 0:
             raise serializers.ValidationError(f"{value.name!r} is empty.")
         return value

@@ -360,3 +360,28 @@ def test_lookup_of_the_retraction_notice_does_not_mark_it_retracted(replay_serve
     record = lookup_doi("10.1016/S0140-6736(20)31324-6", base_url=replay_server, timeout=5)
     assert record["status"] == "active"
     assert record["title"].startswith("Retraction—Hydroxychloroquine")
+
+
+# --- the size limit is the service's rule ----------------------------------------------------
+
+
+def test_the_service_refuses_a_file_over_the_limit_and_stores_nothing(monkeypatch, editor):
+    from django.core.exceptions import ValidationError
+
+    monkeypatch.setattr(services, "IMPORT_MAX_BYTES", 100)
+    data = (FIXTURES / "nul_byte.ris").read_bytes()
+    with pytest.raises(ValidationError, match="limit is 100 bytes"):
+        services.source_import(actor=editor, data=data, filename="big.ris")
+    assert Source.objects.count() == 0
+
+
+def test_the_workspace_form_uses_the_service_limit(monkeypatch, editor):
+    from workflows.forms import SourceImportForm
+
+    monkeypatch.setattr(services, "IMPORT_MAX_BYTES", 100)
+    upload = SimpleUploadedFile("big.ris", (FIXTURES / "nul_byte.ris").read_bytes())
+    form = SourceImportForm(files={"file": upload})
+    assert not form.is_valid()
+    assert "limit is 100 bytes" in form.errors["file"][0]
+    small = SimpleUploadedFile("small.ris", b"TY  - JOUR\nTI  - T\nER  - \n")
+    assert SourceImportForm(files={"file": small}).is_valid()
