@@ -116,3 +116,36 @@ class SourceStatusEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_id}: {self.from_status} → {self.to_status}"
+
+
+class ImportJob(models.Model):
+    """A citation file imported in the background (files over 1 MB), with its progress."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=20, blank=True)
+    # The upload until the job is done (then emptied); at most IMPORT_MAX_BYTES.
+    data = models.BinaryField(blank=True, default=b"")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    processed = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    # The import report as it grows, batch by batch: {created, merged, refused, entries}.
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.filename}): {self.state} {self.processed}/{self.total}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,12 +16,12 @@ from django.utils import timezone
 from rest_framework import status as http_status
 
 from reviewsite.api import DomainError
-from reviewsite.roles import is_editor, is_reviewer
+from reviewsite.roles import is_editor, is_managing_editor, is_reviewer
 
 from . import lookup
 from .identifiers import InvalidIdentifier, duplicate_signature, normalize_doi, normalize_pmid
-from .importers import ParsedEntry, finalize_record, parse_file
-from .models import Source, SourceStatusEvent
+from .importers import ParsedEntry, finalize_record, open_file
+from .models import ImportJob, Source, SourceStatusEvent
 from .signals import source_status_changed
 
 #: Fields of our record format that map one to one onto Source columns.
@@ -55,6 +56,8 @@ STATUS_SEVERITY = {
     Source.Status.WITHDRAWN: 4,
     Source.Status.RETRACTED: 4,
 }
+
+logger = logging.getLogger(__name__)
 
 # SQLite refuses statements with more than 999 parameters on older builds; stay well below.
 _IN_CHUNK = 500
@@ -622,26 +625,136 @@ class _Importer:
             )
 
 
+def _empty_report() -> dict:
+    return {"created": 0, "merged": 0, "refused": 0, "entries": []}
+
+
+def _import_batch(actor, batch: list[ParsedEntry], report: dict) -> None:
+    """Import one batch of entries and add its lines to ``report``.
+
+    Candidate duplicates for the batch are fetched up front; earlier batches of
+    the same file are in the database already, so they are found like any source.
+    """
+    records = [entry.record for entry in batch if entry.ok]
+    part = _Importer(actor, _Library.for_records(records)).run(batch)
+    for outcome in ("created", "merged", "refused"):
+        report[outcome] += part[outcome]
+    report["entries"].extend(part["entries"])
+
+
 def source_import(*, actor, data: bytes, filename: str = "", fmt: str | None = None) -> dict:
     """Import a file; each entry is created, merged into a duplicate, or refused with a reason.
 
     ``actor`` None is a trusted system caller (the ``import_sources`` command).
-    Candidate duplicates for the whole file are fetched up front, merges are
-    written one by one and new sources inserted in batches, all in one
-    transaction. A bad entry never stops the others and is never half-stored:
-    a source is one row, written by one statement inside a savepoint, and a
-    batch that hits a conflict is retried row by row. Raises UnsupportedFormat
-    only.
+    The file is parsed and stored in batches (bounded memory), all in one
+    transaction. Merges are written one by one and new sources inserted in
+    batches. A bad entry never stops the others and is never half-stored: a
+    source is one row, written by one statement inside a savepoint, and a batch
+    that hits a conflict is retried row by row. Raises ValidationError for a file
+    over IMPORT_MAX_BYTES and UnsupportedFormat (UnsupportedEncoding) for a file
+    that cannot be read; nothing else.
     """
     if actor is not None:
         _require_editor(actor)
     problem = import_size_problem(len(data), filename)
     if problem:
         raise ValidationError({"file": [problem]})
-    entries = parse_file(data, filename, fmt)
-    records = [entry.record for entry in entries if entry.ok]
+    opened = open_file(data, filename, fmt)
+    report = _empty_report()
     with transaction.atomic():
-        return _Importer(actor, _Library.for_records(records)).run(entries)
+        for batch in opened.batches:
+            _import_batch(actor, batch, report)
+    return report
+
+
+# --- background import ----------------------------------------------------------------------
+
+
+#: Files larger than this import as a background job (the API answers 202 with the job).
+IMPORT_BACKGROUND_BYTES = 1024 * 1024
+
+
+def import_jobs_for(user) -> QuerySet[ImportJob]:
+    """The import jobs a user may follow: their own; a managing editor sees every job."""
+    if not can_edit_sources(user):
+        return ImportJob.objects.none()
+    if is_managing_editor(user):
+        return ImportJob.objects.all()
+    return ImportJob.objects.filter(created_by=user)
+
+
+def import_job_create(*, actor, data: bytes, filename: str = "", fmt: str | None = None):
+    """Queue a file for import by a worker; the file is checked (size, encoding, format) now.
+
+    Raises what :func:`source_import` raises, before anything is stored.
+    """
+    from . import tasks  # tasks import the services; the task is only needed here
+
+    _require_editor(actor)
+    problem = import_size_problem(len(data), filename)
+    if problem:
+        raise ValidationError({"file": [problem]})
+    opened = open_file(data, filename, fmt)
+    job = ImportJob.objects.create(
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        filename=filename[:255],
+        format=opened.format,
+        data=data,
+        total=opened.total,
+        report=_empty_report(),
+    )
+    tasks.run_import_job.delay_on_commit(job.pk)
+    return job
+
+
+def _claim_job(job_id: int) -> ImportJob | None:
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.state in (ImportJob.State.DONE, ImportJob.State.FAILED):
+            return None
+        job.state = ImportJob.State.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["state", "started_at"])
+    return job
+
+
+def import_job_run(*, job_id: int) -> str:
+    """Run a queued import job: parse and store batch by batch, recording progress.
+
+    Each batch is stored in its own transaction together with the job's
+    ``processed`` count and report, so a job delivered again after a lost worker
+    resumes after the last stored batch (batches are deterministic). An entry is
+    never half-stored; an unexpected error fails the job with its message.
+    """
+    job = _claim_job(job_id)
+    if job is None:
+        return "skipped"
+    try:
+        opened = open_file(bytes(job.data), job.filename, job.format or None)
+        report, seen = job.report or _empty_report(), 0
+        for batch in opened.batches:
+            seen += len(batch)
+            if seen <= job.processed:
+                continue  # stored by an earlier delivery of this job
+            with transaction.atomic():
+                _import_batch(job.created_by, batch, report)
+                ImportJob.objects.filter(pk=job.pk).update(
+                    processed=seen, total=max(job.total, seen), report=report
+                )
+    except Exception as exc:  # noqa: BLE001 - the job reports the failure; nothing half-stored
+        logger.exception("import job %s failed", job_id)
+        ImportJob.objects.filter(pk=job.pk).update(
+            state=ImportJob.State.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        return "failed"
+    ImportJob.objects.filter(pk=job.pk).update(
+        state=ImportJob.State.DONE,
+        total=seen,
+        processed=seen,
+        data=b"",
+        finished_at=timezone.now(),
+    )
+    return "done"
 
 
 # --- lookup ---------------------------------------------------------------------------------

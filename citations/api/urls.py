@@ -15,4 +15,5 @@ urlpatterns = [
     path("sources/lookup/", views.SourceLookupView.as_view(), name="source-lookup"),
     path("sources/<int:pk>/", views.SourceDetailView.as_view(), name="source-detail"),
     path("sources/<int:pk>/status/", views.SourceStatusView.as_view(), name="source-status"),
+    path("imports/<int:pk>/", views.ImportJobView.as_view(), name="import-job"),
 ]

@@ -24,13 +24,14 @@ from .common import (
     pick_status,
 )
 from .csljson import parse_csl_json
-from .files import detect_format, parse_file
+from .files import OpenedFile, detect_format, open_file, parse_file
 from .medline import parse_medline
 from .retraction_watch import parse_retraction_watch_entries
 from .ris import parse_ris
 
 __all__ = [
     "FORMATS",
+    "OpenedFile",
     "STATUSES",
     "ParsedEntry",
     "RawEntry",
@@ -39,6 +40,7 @@ __all__ = [
     "blank_record",
     "detect_format",
     "finalize_record",
+    "open_file",
     "parse_bibtex",
     "parse_csl_json",
     "parse_file",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from citations.identifiers import doi_from_url
 
-from .common import ParsedEntry, RawEntry, clean, expand_pages, finish
+from .common import ParsedEntry, RawEntry, SeenInFile, clean, expand_pages, finish
 
 _BIBTEX_TYPES = {
     "article": "article-journal",
@@ -61,6 +61,16 @@ def _latex_to_text(text: str) -> str:
         return _latex_decoder().latex_to_text(text)
     except Exception:  # noqa: BLE001 - malformed LaTeX in a name should not lose the entry
         return text.replace("{", "").replace("}", "")
+
+
+_DASHES_ONLY = re.compile(r"[^\\{}$~%&`']*")
+
+
+def _decode_value(value: str, decode) -> str:
+    """LaTeX to text; dashes alone (``1--12``, most page ranges) skip the LaTeX parser."""
+    if _DASHES_ONLY.fullmatch(value):
+        return value.replace("---", "\u2014").replace("--", "\u2013")
+    return decode(value)[0]
 
 
 def _split_concatenation(value: str) -> list[str] | None:
@@ -138,7 +148,7 @@ def _middlewares() -> list:
         def transform_entry(self, entry, library):
             for field in entry.fields:
                 if isinstance(field.value, str) and _LATEX_MARKS.search(field.value):
-                    field.value, _error = self._transform_python_value_string(field.value)
+                    field.value = _decode_value(field.value, self._transform_python_value_string)
             return entry
 
     return [
@@ -254,34 +264,115 @@ def _bibtex_record(entry: Any) -> tuple[dict, list[str]]:
     return record, warnings
 
 
-def parse_bibtex(text: str) -> list[ParsedEntry]:
-    """Parse BibTeX text; failed blocks and duplicate keys become refused entries."""
+#: Entries parsed at a time: bounds the memory a 10 MB file needs.
+BATCH_SIZE = 2000
+_BLOCK_START = re.compile(r"^[ \t]*@", re.M)
+_ENTRY_HEAD = re.compile(r"\s*@\s*(\w+)\s*[{(]\s*([^,\s{}()]*)")
+_CROSSREF = re.compile(r"\b(?:crossref|xref)\s*=\s*[{\"]?\s*([^,\s{}\"]+)", re.I)
+
+
+def count_bibtex(text: str) -> int:
+    """How many entries (not @string, @comment, @preamble) the text holds."""
+    return sum(
+        1
+        for match in re.finditer(r"^[ \t]*@\s*(\w+)\s*[{(]", text, re.M)
+        if match.group(1).lower() not in ("string", "comment", "preamble")
+    )
+
+
+def _chunks(text: str, size: int) -> Iterator[tuple[str, int, int]]:
+    """``(text, prefix lines, first line in the file)`` per ``size`` entries.
+
+    Each chunk after splitting is prefixed with every ``@string`` definition and
+    the ``crossref`` parents it does not hold itself, so macros and inheritance
+    work as in one parse. A file of at most ``size`` entries is one chunk.
+    """
+    starts = [m.start() for m in _BLOCK_START.finditer(text)]
+    if len(starts) <= size + 1:
+        yield text, 0, 0
+        return
+    bounds = list(zip([0, *starts], [*starts, len(text)], strict=True))
+    strings, parents, wanted = [], {}, {m.group(1).lower() for m in _CROSSREF.finditer(text)}
+    body: list[tuple[int, int, str]] = []  # (start, end, lower-cased key or "")
+    for start, end in bounds:
+        if start == end:
+            continue
+        head = _ENTRY_HEAD.match(text, start)
+        kind = head.group(1).lower() if head else ""
+        key = head.group(2).lower() if head and kind not in ("comment", "preamble") else ""
+        if kind == "string":
+            strings.append(text[start:end])
+            continue
+        if key in wanted:
+            parents[key] = text[start:end]
+        body.append((start, end, key))
+    macros = "".join(strings)
+    line, counted = 0, 0
+    for group in _groups(body, size):
+        keys = {key for _start, _end, key in group}
+        prefix = macros + "".join(t for k, t in parents.items() if k not in keys)
+        if prefix and not prefix.endswith("\n"):
+            prefix += "\n"
+        chunk_start = group[0][0]
+        line += text.count("\n", counted, chunk_start)
+        counted = chunk_start
+        yield prefix + text[chunk_start : group[-1][1]], prefix.count("\n"), line
+
+
+def _groups(body: list[tuple[int, int, str]], size: int) -> Iterator[list[tuple[int, int, str]]]:
+    """Consecutive blocks holding ``size`` entries each (comments ride along)."""
+    group: list[tuple[int, int, str]] = []
+    entries = 0
+    for block in body:
+        if entries == size and block[2]:
+            yield group
+            group, entries = [], 0
+        group.append(block)
+        entries += bool(block[2])
+    if group:
+        yield group
+
+
+def iter_bibtex(text: str, size: int | None = None) -> Iterator[list[ParsedEntry]]:
+    """Parse BibTeX in batches of ``size`` entries; see :func:`parse_bibtex`."""
+    size = size or BATCH_SIZE
     import bibtexparser
 
-    try:
-        library = bibtexparser.parse_string(text, parse_stack=_middlewares())
-    except Exception as exc:  # noqa: BLE001 - the whole file is unreadable; report, don't raise
-        return [ParsedEntry(0, "", None, f"could not parse BibTeX file: {exc}")]
+    seen, index = SeenInFile(), 0
+    for chunk, prefix_lines, first_line in _chunks(text, size):
+        try:
+            library = bibtexparser.parse_string(chunk, parse_stack=_middlewares())
+        except Exception as exc:  # noqa: BLE001 - unreadable; report, don't raise
+            yield [ParsedEntry(0, "", None, f"could not parse BibTeX file: {exc}")]
+            return
+        raw: list[RawEntry] = []
+        for block in library.blocks:
+            if block.start_line < prefix_lines:
+                continue  # a macro or parent repeated from elsewhere in the file
+            entry = _block_entry(block, index + len(raw) + 1, first_line - prefix_lines)
+            if entry is not None:
+                raw.append(entry)
+        index += len(raw)
+        if raw:
+            yield finish(raw, seen=seen)
+    if not index:
+        yield [ParsedEntry(0, "", None, "no BibTeX entries found")]
 
-    raw: list[RawEntry] = []
-    for block in library.blocks:
-        entry = _block_entry(block, len(raw) + 1)
-        if entry is not None:
-            raw.append(entry)
-    if not raw:
-        return [ParsedEntry(0, "", None, "no BibTeX entries found")]
-    return finish(raw)
+
+def parse_bibtex(text: str) -> list[ParsedEntry]:
+    """Parse BibTeX text; failed blocks and duplicate keys become refused entries."""
+    return [entry for batch in iter_bibtex(text) for entry in batch]
 
 
-def _block_entry(block: Any, index: int) -> RawEntry | None:
+def _block_entry(block: Any, index: int, line_offset: int = 0) -> RawEntry | None:
     """The raw entry for one bibtexparser block; None for comments, @string and the like."""
     kind = type(block).__name__
+    line = block.start_line + 1 + line_offset
     if kind == "DuplicateBlockKeyBlock":
         return RawEntry.refused(
             index,
             block.key,
-            f"duplicate key {block.key!r} (line {block.start_line + 1}): "
-            "an earlier entry already uses it",
+            f"duplicate key {block.key!r} (line {line}): an earlier entry already uses it",
         )
     if kind.endswith("ErrorBlock") or kind.endswith("FailedBlock"):
         raw_text = getattr(block, "raw", "") or ""
@@ -294,7 +385,7 @@ def _block_entry(block: Any, index: int) -> RawEntry | None:
         return RawEntry.refused(
             index,
             key_match.group(1) if key_match else "",
-            f"could not parse entry at line {block.start_line + 1}: {reason}",
+            f"could not parse entry at line {line}: {reason}",
         )
     if kind != "Entry":
         return None

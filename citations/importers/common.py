@@ -304,13 +304,19 @@ def pick_status(events: Iterable[tuple[str, dict]]) -> tuple[str, dict]:
 # ---------------------------------------------------------------------------
 
 
-def finish(raw_entries: Iterable[RawEntry], *, keys_are_labels: bool = True) -> list[ParsedEntry]:
+def finish(
+    raw_entries: Iterable[RawEntry],
+    *,
+    keys_are_labels: bool = True,
+    seen: SeenInFile | None = None,
+) -> list[ParsedEntry]:
     """Validate raw records, make keys unique and refuse in-file duplicates.
 
     ``keys_are_labels`` False (RIS ``ID``, a record number) gives a repeated key a
     fresh suffix instead of refusing the entry as a BibTeX duplicate key is refused.
+    Pass the same ``seen`` for every batch of one file.
     """
-    seen = _SeenInFile()
+    seen = SeenInFile() if seen is None else seen
     results: list[ParsedEntry] = []
     for index, key, raw, error, warnings in raw_entries:
         key = key.replace("\x00", "\\x00")  # a refused entry's key goes into the report
@@ -333,7 +339,7 @@ def finish(raw_entries: Iterable[RawEntry], *, keys_are_labels: bool = True) -> 
 
 
 @dataclass
-class _SeenInFile:
+class SeenInFile:
     """Keys, DOIs and PMIDs already taken by earlier entries of the same file."""
 
     keys: dict[str, str] = field(default_factory=dict)

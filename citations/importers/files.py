@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-from .bibtex import parse_bibtex
+from .bibtex import count_bibtex, iter_bibtex, parse_bibtex
 from .common import FORMATS, ParsedEntry, UnsupportedEncoding, UnsupportedFormat
 from .csljson import parse_csl_json
-from .medline import parse_medline
+from .medline import count_medline, iter_medline, parse_medline
 from .retraction_watch import parse_retraction_watch_entries
-from .ris import parse_ris
+from .ris import count_ris, iter_ris, parse_ris
 
 _EXTENSIONS = {
     "bib": "bibtex",
@@ -134,9 +135,29 @@ def _utf16(bom: bytes) -> str:
     return "utf-16-le" if bom == codecs.BOM_UTF16_LE else "utf-16-be"
 
 
-def parse_file(data: bytes, filename: str = "", fmt: str | None = None) -> list[ParsedEntry]:
-    """Parse an uploaded file into entries; raises only UnsupportedFormat (or its
-    UnsupportedEncoding)."""
+@dataclass
+class OpenedFile:
+    """An upload decoded and recognised: how many entries it holds, and its batches."""
+
+    format: str
+    total: int
+    batches: Iterator[list[ParsedEntry]]
+
+
+_BATCHED: dict[str, tuple[Callable[[str], int], Callable[[str], Iterator[list[ParsedEntry]]]]] = {
+    "bibtex": (count_bibtex, iter_bibtex),
+    "ris": (count_ris, iter_ris),
+    "wos": (count_ris, iter_ris),
+    "medline": (count_medline, iter_medline),
+}
+
+
+def open_file(data: bytes, filename: str = "", fmt: str | None = None) -> OpenedFile:
+    """Decode and recognise an upload; its entries come in batches of bounded size.
+
+    Raises UnsupportedFormat (or UnsupportedEncoding) at once, before any entry
+    is parsed. JSON and CSV formats are parsed whole (one batch).
+    """
     if isinstance(data, str):
         data = data.encode("utf-8")
     text = decode(data)
@@ -148,8 +169,22 @@ def parse_file(data: bytes, filename: str = "", fmt: str | None = None) -> list[
     else:
         name = detect_format(text, filename)
     if not text.strip():
-        return [ParsedEntry(0, "", None, "the file is empty")]
+        return OpenedFile(name, 0, iter([[ParsedEntry(0, "", None, "the file is empty")]]))
+    count, batches = _BATCHED.get(name, (None, None))
+    if count is None:
+        return OpenedFile(name, 0, _guarded(name, lambda: iter([_PARSERS[name](text)])))
+    return OpenedFile(name, count(text), _guarded(name, lambda: batches(text)))
+
+
+def _guarded(name: str, start: Callable[[], Iterator[list[ParsedEntry]]]):
+    """The parser's batches; an unexpected parser error ends them with one refusal."""
     try:
-        return _PARSERS[name](text)
-    except Exception as exc:  # noqa: BLE001 - never raise for bad content; report the whole file
-        return [ParsedEntry(0, "", None, f"could not parse {name} file: {exc}")]
+        yield from start()
+    except Exception as exc:  # noqa: BLE001 - never raise for bad content; report the file
+        yield [ParsedEntry(0, "", None, f"could not parse {name} file: {exc}")]
+
+
+def parse_file(data: bytes, filename: str = "", fmt: str | None = None) -> list[ParsedEntry]:
+    """Parse an uploaded file into entries; raises only UnsupportedFormat (or its
+    UnsupportedEncoding)."""
+    return [entry for batch in open_file(data, filename, fmt).batches for entry in batch]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Iterator
 
 from citations.identifiers import doi_from_text, normalize_issued
 
 from .common import (
     ParsedEntry,
     RawEntry,
+    SeenInFile,
     clean,
     expand_pages,
     finish,
@@ -34,14 +37,14 @@ _MEDLINE_NOTICE_TYPES = {
 }
 
 
-def _medline_records(text: str) -> list[list[tuple[str, str]]]:
+def _medline_records(text: str) -> Iterator[list[tuple[str, str]]]:
     """Split MEDLINE text into records of (tag, value) with continuation lines joined."""
-    records: list[list[tuple[str, str]]] = []
     current: list[tuple[str, str]] = []
-    for line in text.splitlines():
+    for line in io.StringIO(text):
+        line = line.rstrip("\r\n")
         if not line.strip():
             if current:
-                records.append(current)
+                yield current
                 current = []
             continue
         match = _MEDLINE_LINE_RE.match(line) if not line[:1].isspace() else None
@@ -49,15 +52,14 @@ def _medline_records(text: str) -> list[list[tuple[str, str]]]:
             tag, value = match.groups()
             if tag == "PMID" and current:
                 # Records normally end with a blank line; tolerate files that omit it.
-                records.append(current)
+                yield current
                 current = []
             current.append((tag, value.strip()))
         elif current:
             tag, value = current[-1]
             current[-1] = (tag, f"{value} {line.strip()}".strip())
     if current:
-        records.append(current)
-    return records
+        yield current
 
 
 def _medline_cite_notice(cite: str, label: str) -> dict:
@@ -225,18 +227,38 @@ def _medline_record(fields: list[tuple[str, str]]) -> tuple[dict, list[str]]:
     return record, warnings
 
 
+#: Records parsed at a time: bounds the memory a 10 MB file needs.
+BATCH_SIZE = 2000
+
+
+def count_medline(text: str) -> int:
+    """How many records a MEDLINE text holds (one PMID line each)."""
+    return len(re.findall(r"^PMID-", text, re.M)) or (1 if text.strip() else 0)
+
+
+def _medline_entry(index: int, fields: list[tuple[str, str]]) -> RawEntry:
+    try:
+        record, warnings = _medline_record(fields)
+    except Exception as exc:  # noqa: BLE001 - an odd record must not stop the others
+        return RawEntry.refused(index, "", f"could not read MEDLINE record {index}: {exc}")
+    return RawEntry(index, record["key"], record, None, warnings)
+
+
+def iter_medline(text: str, size: int | None = None) -> Iterator[list[ParsedEntry]]:
+    """Parse PubMed MEDLINE text in batches of ``size`` records."""
+    size = size or BATCH_SIZE
+    seen, raw, index = SeenInFile(), [], 0
+    for index, fields in enumerate(_medline_records(text.lstrip("\ufeff")), start=1):
+        raw.append(_medline_entry(index, fields))
+        if len(raw) >= size:
+            yield finish(raw, seen=seen)
+            raw = []
+    if raw:
+        yield finish(raw, seen=seen)
+    elif not index:
+        yield [ParsedEntry(0, "", None, "no MEDLINE records found")]
+
+
 def parse_medline(text: str) -> list[ParsedEntry]:
     """Parse PubMed MEDLINE (``.nbib``) text; retraction tags set status and notice."""
-    text = text.lstrip("\ufeff")
-    records = _medline_records(text)
-    if not records:
-        return [ParsedEntry(0, "", None, "no MEDLINE records found")]
-    raw: list[RawEntry] = []
-    for index, fields in enumerate(records, start=1):
-        try:
-            record, warnings = _medline_record(fields)
-        except Exception as exc:  # noqa: BLE001 - an odd record must not stop the others
-            raw.append(RawEntry.refused(index, "", f"could not read MEDLINE record {index}: {exc}"))
-            continue
-        raw.append(RawEntry(index, record["key"], record, None, warnings))
-    return finish(raw)
+    return [entry for batch in iter_medline(text) for entry in batch]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from citations.identifiers import doi_from_url
 
-from .common import ParsedEntry, RawEntry, clean, expand_pages, finish, split_name
+from .common import ParsedEntry, RawEntry, SeenInFile, clean, expand_pages, finish, split_name
 
 _RIS_TYPES = {
     "JOUR": "article-journal",
@@ -190,41 +190,68 @@ def _split_records(text: str, end_tag: re.Pattern[str]) -> list[str]:
     return chunks
 
 
-def parse_ris(text: str) -> list[ParsedEntry]:
-    """Parse RIS text (or a Web of Science tagged export) one record at a time."""
-    import rispy
+#: Records parsed at a time: bounds the memory a 10 MB file needs.
+BATCH_SIZE = 2000
+_WOS = re.compile(r"^\s*(FN |VR |PT [A-Z]\b)")
+_END_TAG = re.compile(r"^ER\s*(-|$)", re.M)
 
+
+def _ris_chunks(text: str) -> tuple[list[str], bool]:
+    """One text chunk per record, and whether this is a Web of Science export."""
     text = text.lstrip("\ufeff")
-    wos = bool(re.match(r"^\s*(FN |VR |PT [A-Z]\b)", text))
-    raw: list[RawEntry] = []
+    wos = bool(_WOS.match(text))
     if wos:
         # WoS files open with FN/VR header lines and close with EF; records end with ER.
         body = "\n".join(
             line for line in text.splitlines() if not re.match(r"^(FN|VR|EF)(\s|$)", line)
         )
         chunks = _split_records(body, re.compile(r"^ER\s*$"))
-        implementation = rispy.WokParser
     else:
         chunks = _split_records(text, re.compile(r"^ER\s{2}-"))
-        implementation = rispy.RisParser
-    chunks = [c for c in chunks if c.strip()]
-    end_tag = re.compile(r"^ER\s*(-|$)", re.M)
-    for index, chunk in enumerate(chunks, start=1):
-        if not end_tag.search(chunk):
-            reason = f"record {index} has no ER line: the file is truncated or the record open"
-            raw.append(RawEntry.refused(index, "", reason))
-            continue
-        try:
-            entries = rispy.loads(chunk, implementation=implementation)
-        except Exception as exc:  # noqa: BLE001 - rispy raises plain IOError/ValueError/KeyError
-            raw.append(RawEntry.refused(index, "", f"could not parse record {index}: {exc}"))
-            continue
-        if not entries:
-            raw.append(RawEntry.refused(index, "", f"record {index} has no fields"))
-            continue
-        record, warnings = (_wos_record if wos else _ris_record)(entries[0])
-        raw.append(RawEntry(index, record["key"], record, None, warnings))
-    if not raw:
-        return [ParsedEntry(0, "", None, "no RIS records found")]
-    # RIS ID is a record number in the exporting library, not a citation key.
-    return finish(raw, keys_are_labels=False)
+    return [c for c in chunks if c.strip()], wos
+
+
+def count_ris(text: str) -> int:
+    """How many records an RIS or WoS text holds (ER lines, plus an unfinished last one)."""
+    ends = len(_END_TAG.findall(text))
+    tail = text[text.rfind("\nER") + 3 :] if ends else text
+    return ends + (1 if re.search(r"^(TY|PT)\s", tail, re.M) else 0)
+
+
+def _ris_entry(index: int, chunk: str, wos: bool) -> RawEntry:
+    import rispy
+
+    if not _END_TAG.search(chunk):
+        reason = f"record {index} has no ER line: the file is truncated or the record open"
+        return RawEntry.refused(index, "", reason)
+    implementation = rispy.WokParser if wos else rispy.RisParser
+    try:
+        entries = rispy.loads(chunk, implementation=implementation)
+    except Exception as exc:  # noqa: BLE001 - rispy raises plain IOError/ValueError/KeyError
+        return RawEntry.refused(index, "", f"could not parse record {index}: {exc}")
+    if not entries:
+        return RawEntry.refused(index, "", f"record {index} has no fields")
+    record, warnings = (_wos_record if wos else _ris_record)(entries[0])
+    return RawEntry(index, record["key"], record, None, warnings)
+
+
+def iter_ris(text: str, size: int | None = None) -> Iterator[list[ParsedEntry]]:
+    """Parse RIS text (or a Web of Science tagged export) in batches of ``size`` records."""
+    size = size or BATCH_SIZE
+    chunks, wos = _ris_chunks(text)
+    if not chunks:
+        yield [ParsedEntry(0, "", None, "no RIS records found")]
+        return
+    seen = SeenInFile()
+    for first in range(0, len(chunks), size):
+        raw = [
+            _ris_entry(index, chunk, wos)
+            for index, chunk in enumerate(chunks[first : first + size], start=first + 1)
+        ]
+        # RIS ID is a record number in the exporting library, not a citation key.
+        yield finish(raw, keys_are_labels=False, seen=seen)
+
+
+def parse_ris(text: str) -> list[ParsedEntry]:
+    """Parse RIS text (or a Web of Science tagged export) one record at a time."""
+    return [entry for batch in iter_ris(text) for entry in batch]
