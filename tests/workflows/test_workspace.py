@@ -331,3 +331,43 @@ def test_review_page_and_article_list_queries_do_not_grow(
         assert client.get(reverse("workflows:article-review", args=[article.pk])).status_code == 200
     with django_assert_max_num_queries(5):
         assert client.get(reverse("workflows:article-list")).status_code == 200
+
+
+def test_a_large_import_from_the_workspace_shows_a_progress_bar_until_done(
+    logged_in, editor, monkeypatch
+):
+    from citations import services as citation_services
+    from citations.models import ImportJob
+
+    monkeypatch.setattr(citation_services, "IMPORT_BACKGROUND_BYTES", 100)
+    data = b"\n".join(
+        b"@article{w%d, title={Workspace job %d}, author={Doe, J}, year={2020}}" % (i, i)
+        for i in range(5)
+    )
+    upload = SimpleUploadedFile("big.bib", data, content_type="application/x-bibtex")
+    response = logged_in(editor).post(reverse("workflows:source-import"), {"file": upload})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("workflows:import-job", args=[job.pk])
+    page = logged_in(editor).get(response["Location"])
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<progress id="import-progress-bar" value="0" max="5">' in html
+    assert '<meta http-equiv="refresh" content="2">' in html
+    assert "<script" not in html.split("</head>")[0].split("<title>")[1]
+    citation_services.import_job_run(job_id=job.pk)
+    done = logged_in(editor).get(response["Location"]).content.decode()
+    assert '<progress id="import-progress-bar" value="5" max="5">' in done
+    assert "http-equiv" not in done
+    assert "5 created, 0 merged, 0 refused." in done
+
+
+def test_another_editors_import_page_is_404(logged_in, editor):
+    from citations import services as citation_services
+
+    job = citation_services.import_job_create(
+        actor=editor, data=b"@article{a, title={T}}", filename="a.bib"
+    )
+    other = factories.editor(username="someone-else")
+    response = logged_in(other).get(reverse("workflows:import-job", args=[job.pk]))
+    assert response.status_code == 404
