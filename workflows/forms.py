@@ -99,7 +99,8 @@ class SourceImportForm(forms.Form):
     """A citation file: BibTeX, RIS, CSL-JSON or PubMed MEDLINE."""
 
     file = forms.FileField(
-        help_text="BibTeX (.bib), RIS (.ris), CSL-JSON (.json) or PubMed MEDLINE (.nbib, .txt)."
+        help_text="BibTeX (.bib), RIS (.ris), CSL-JSON or Crossref JSON (.json), PubMed MEDLINE "
+        "(.nbib, .txt) or Retraction Watch CSV (.csv); at most 10 MB."
     )
 
     def clean_file(self):

@@ -8,6 +8,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from bibtexparser import middlewares
+from bibtexparser.middlewares.middleware import LibraryMiddleware
+from bibtexparser.model import Field
+
 from citations.identifiers import doi_from_url
 
 from .common import ParsedEntry, RawEntry, SeenInFile, clean, expand_pages, finish
@@ -54,7 +58,9 @@ def _latex_decoder():
     return LatexNodes2Text()
 
 
+@functools.lru_cache(maxsize=8192)
 def _latex_to_text(text: str) -> str:
+    """LaTeX to text for names; cached, since a library repeats its authors' names."""
     if not _LATEX_MARKS.search(text):
         return text
     try:
@@ -99,58 +105,60 @@ def _unenclose(value: str) -> str:
     return value
 
 
-def _middlewares() -> list:
-    """The parse stack: bibtexparser's own middlewares, and three of ours where it has none.
+class ResolveConcatenation(LibraryMiddleware):
+    """``jean # " " # cesar`` becomes ``{Jean C{\'e}sar}`` (macros looked up, any case).
 
-    bibtexparser 2.1 resolves a field that *is* an ``@string`` name, but neither
-    ``#`` concatenation nor ``crossref`` inheritance (both TODO upstream).
+    bibtexparser 2.1 resolves a field that *is* an ``@string`` name, but not ``#``
+    concatenation (a TODO upstream).
     """
-    from bibtexparser import middlewares
-    from bibtexparser.middlewares.middleware import LibraryMiddleware
-    from bibtexparser.model import Field
 
-    class ResolveConcatenation(LibraryMiddleware):
-        """``jean # " " # cesar`` becomes ``{Jean C{\'e}sar}`` (macros looked up, any case)."""
-
-        def transform(self, library):
-            macros = {k.lower(): s.value for k, s in library.strings_dict.items()}
-            for entry in library.entries:
-                for field in entry.fields:
-                    parts = isinstance(field.value, str) and _split_concatenation(field.value)
-                    if parts:
-                        text = "".join(_unenclose(macros.get(part.lower(), part)) for part in parts)
-                        field.value = "{" + text + "}"
-            return library
-
-    class InheritCrossref(LibraryMiddleware):
-        """A child entry takes missing fields (and the parent's title as booktitle)."""
-
-        def transform(self, library):
-            by_key = {entry.key.lower(): entry for entry in library.entries}
-            for entry in library.entries:
-                parent_key = entry.fields_dict.get("crossref") or entry.fields_dict.get("xref")
-                parent = by_key.get(str(parent_key.value).lower()) if parent_key else None
-                if parent is None or parent is entry:
-                    continue
-                own, theirs = entry.fields_dict, parent.fields_dict
-                for name in _INHERITED:
-                    if name not in own and name in theirs:
-                        # A copy: later middlewares rewrite values in place, per entry.
-                        entry.set_field(Field(name, theirs[name].value))
-                if "booktitle" not in entry.fields_dict and "title" in theirs:
-                    entry.set_field(Field("booktitle", theirs["title"].value))
-            return library
-
-    class DecodeLatex(middlewares.LatexDecodingMiddleware):
-        """LaTeX to text for plain string fields only: names are decoded by _bibtex_person
-        (bibtexparser would log "Cannot python-str transform field author" per entry)."""
-
-        def transform_entry(self, entry, library):
+    def transform(self, library):
+        macros = {k.lower(): s.value for k, s in library.strings_dict.items()}
+        for entry in library.entries:
             for field in entry.fields:
-                if isinstance(field.value, str) and _LATEX_MARKS.search(field.value):
-                    field.value = _decode_value(field.value, self._transform_python_value_string)
-            return entry
+                parts = isinstance(field.value, str) and _split_concatenation(field.value)
+                if parts:
+                    text = "".join(_unenclose(macros.get(part.lower(), part)) for part in parts)
+                    field.value = "{" + text + "}"
+        return library
 
+
+class InheritCrossref(LibraryMiddleware):
+    """A child entry takes missing fields (and the parent's title as booktitle).
+
+    ``crossref``/``xref`` inheritance is another TODO of bibtexparser 2.1.
+    """
+
+    def transform(self, library):
+        by_key = {entry.key.lower(): entry for entry in library.entries}
+        for entry in library.entries:
+            parent_key = entry.fields_dict.get("crossref") or entry.fields_dict.get("xref")
+            parent = by_key.get(str(parent_key.value).lower()) if parent_key else None
+            if parent is None or parent is entry:
+                continue
+            own, theirs = entry.fields_dict, parent.fields_dict
+            for name in _INHERITED:
+                if name not in own and name in theirs:
+                    # A copy: later middlewares rewrite values in place, per entry.
+                    entry.set_field(Field(name, theirs[name].value))
+            if "booktitle" not in entry.fields_dict and "title" in theirs:
+                entry.set_field(Field("booktitle", theirs["title"].value))
+        return library
+
+
+class DecodeLatex(middlewares.LatexDecodingMiddleware):
+    """LaTeX to text for plain string fields only: names are decoded by _bibtex_person
+    (bibtexparser would log "Cannot python-str transform field author" per entry)."""
+
+    def transform_entry(self, entry, library):
+        for field in entry.fields:
+            if isinstance(field.value, str) and _LATEX_MARKS.search(field.value):
+                field.value = _decode_value(field.value, self._transform_python_value_string)
+        return entry
+
+
+def _middlewares() -> list:
+    """The parse stack: bibtexparser's own middlewares, and ours where it has none."""
     return [
         middlewares.NormalizeFieldKeys(),
         ResolveConcatenation(),
