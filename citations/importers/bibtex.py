@@ -81,6 +81,8 @@ def _decode_value(value: str, decode) -> str:
 
 def _split_concatenation(value: str) -> list[str] | None:
     """Split ``a # "b" # {c}`` at the ``#`` outside quotes and braces; None if there is none."""
+    if "#" not in value:
+        return None
     parts, depth, quoted, start = [], 0, False, 0
     for position, char in enumerate(value):
         if char == "{":

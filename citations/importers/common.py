@@ -241,7 +241,7 @@ def _nul_field(raw: Mapping[str, Any]) -> str | None:
 
 
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
+    if type(value) is str:
         return "\x00" in value
     if isinstance(value, Mapping):
         return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
