@@ -140,18 +140,35 @@ def _issued_to_csl(issued: Any) -> dict[str, Any] | None:
     return {"date-parts": [parts]}
 
 
-def _authors_to_csl(authors: Any) -> list[dict[str, str]]:
+# Run-together initials as MEDLINE, WoS and Crossref write them ("RV"): citeproc-py
+# would take "RV" for one given name and print "R"; "R. V." prints "RV" in AMA.
+_RUN_TOGETHER_INITIALS = re.compile(r"^[A-Z]{2,3}$")
+
+
+def _given_to_csl(given: str) -> str:
+    if _RUN_TOGETHER_INITIALS.match(given):
+        return " ".join(f"{letter}." for letter in given)
+    return given
+
+
+def _authors_to_csl(authors: Any, role: str = "author") -> list[dict[str, str]]:
+    """Our names as CSL names; ``role`` picks authors (no role) or editors (``"editor"``)."""
     result = []
     for author in authors or []:
         if isinstance(author, str):
             author = {"literal": author}
         if not isinstance(author, Mapping):
             continue
+        if (author.get("role") or "author") != role:
+            continue
         literal = _clean_str(author.get("literal"))
         family = _clean_str(author.get("family"))
-        given = _clean_str(author.get("given"))
+        given = _given_to_csl(_clean_str(author.get("given")))
         if family:
-            result.append({"family": family, "given": given} if given else {"family": family})
+            name = {"family": family, "given": given} if given else {"family": family}
+            if _clean_str(author.get("suffix")):
+                name["suffix"] = _clean_str(author["suffix"])
+            result.append(name)
         elif literal or given:
             result.append({"literal": literal or given})
     return result
@@ -173,6 +190,9 @@ def to_csl_json(record: Mapping[str, Any]) -> dict[str, Any]:
     authors = _authors_to_csl(record.get("authors"))
     if authors:
         csl["author"] = authors
+    editors = _authors_to_csl(record.get("authors"), role="editor")
+    if editors:
+        csl["editor"] = editors
     issued = _issued_to_csl(record.get("issued"))
     if issued:
         csl["issued"] = issued

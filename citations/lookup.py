@@ -10,14 +10,13 @@ passive ``relation`` entries; a notice's own ``update-to`` never marks it).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from citations.identifiers import normalize_doi, normalize_issued, normalize_pmid
-from citations.importers import finalize_record, parse_medline
-from citations.registries import crossref_status
+from citations.identifiers import normalize_doi, normalize_pmid
+from citations.importers import parse_medline
+from citations.importers.crossref import crossref_message_to_record
 
 __all__ = [
     "LookupFailed",
@@ -43,27 +42,6 @@ class LookupNotFound(LookupFailed):
     """The registry has no record for the identifier."""
 
 
-_CROSSREF_TYPES = {
-    "journal-article": "article-journal",
-    "book": "book",
-    "monograph": "book",
-    "edited-book": "book",
-    "reference-book": "book",
-    "book-chapter": "chapter",
-    "book-section": "chapter",
-    "book-part": "chapter",
-    "proceedings-article": "paper-conference",
-    "report": "report",
-    "report-component": "report",
-    "dissertation": "thesis",
-    "posted-content": "article",
-    "dataset": "dataset",
-    "reference-entry": "entry",
-    "standard": "standard",
-    "peer-review": "review",
-}
-
-
 def _get(url: str, *, timeout: float, params: Mapping[str, str] | None = None) -> requests.Response:
     try:
         response = requests.get(
@@ -80,56 +58,6 @@ def _get(url: str, *, timeout: float, params: Mapping[str, str] | None = None) -
     if response.status_code >= 400:
         raise LookupNotFound(f"{url}: registry refused the request ({response.status_code})")
     return response
-
-
-def _first(value: Any) -> str:
-    if isinstance(value, list):
-        return str(value[0]) if value else ""
-    return "" if value is None else str(value)
-
-
-def _date_parts(value: Any) -> str:
-    return normalize_issued(value) if isinstance(value, Mapping) else ""
-
-
-def crossref_message_to_record(message: Mapping[str, Any]) -> dict:
-    """Convert a Crossref ``/works`` ``message`` object to a normalised record."""
-    authors = []
-    for person in message.get("author") or []:
-        if person.get("name") and not person.get("family"):
-            authors.append({"literal": person["name"]})  # Crossref's corporate authors
-        else:
-            authors.append({"family": person.get("family", ""), "given": person.get("given", "")})
-    if not authors:
-        authors = [
-            {"family": p.get("family", ""), "given": p.get("given", "")}
-            for p in message.get("editor") or []
-        ]
-    issued = ""
-    for key in ("issued", "published-print", "published-online", "published", "created"):
-        issued = _date_parts(message.get(key))
-        if issued:
-            break
-    # What the record says of this work's standing (never a notice's own update-to).
-    status, notice = crossref_status(message)
-    doi = str(message.get("DOI") or "")
-    raw = {
-        "key": "",
-        "type": _CROSSREF_TYPES.get(str(message.get("type") or ""), "article"),
-        "title": _first(message.get("title")),
-        "authors": authors,
-        "container_title": _first(message.get("container-title")),
-        "issued": issued,
-        "volume": message.get("volume") or "",
-        "issue": message.get("issue") or "",
-        "pages": message.get("page") or "",
-        "doi": doi,
-        "url": "",
-        "publisher": message.get("publisher") or "",
-        "status": status,
-        "status_notice": notice,
-    }
-    return finalize_record(raw)
 
 
 def lookup_doi(doi: str, *, base_url: str, timeout: float) -> dict:

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from .statuses import SEVERITY as STATUS_SEVERITY
+
 
 class Source(models.Model):
     """One bibliographic record that articles cite by its key, DOI or PMID."""
@@ -31,14 +33,7 @@ class Source(models.Model):
     #: Statuses that flag the articles citing the source.
     FLAGGING_STATUSES = (Status.RETRACTED, Status.WITHDRAWN, Status.EXPRESSION_OF_CONCERN)
     #: How grave each status is: imports and registry checks only ever raise it.
-    SEVERITY = {
-        Status.ACTIVE: 0,
-        Status.CORRECTED: 1,
-        Status.SUPERSEDED: 2,
-        Status.EXPRESSION_OF_CONCERN: 3,
-        Status.WITHDRAWN: 4,
-        Status.RETRACTED: 4,
-    }
+    SEVERITY = STATUS_SEVERITY
 
     key = models.CharField(max_length=200, unique=True)
     type = models.CharField(max_length=40, default="article-journal")
@@ -174,3 +169,36 @@ class SourceCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_id} {self.registry} {self.outcome} at {self.checked_at:%Y-%m-%d}"
+
+
+class ImportJob(models.Model):
+    """A citation file imported in the background (files over 1 MB), with its progress."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=20, blank=True)
+    # The upload until the job is done (then emptied); at most IMPORT_MAX_BYTES.
+    data = models.BinaryField(blank=True, default=b"")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    processed = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    # The import report as it grows, batch by batch: {created, merged, refused, entries}.
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} ({self.filename}): {self.state} {self.processed}/{self.total}"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import functools
+import gc
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,7 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from reviewsite import errors
-from reviewsite.roles import is_editor, is_reviewer
+from reviewsite.roles import is_editor, is_managing_editor, is_reviewer
 
 from . import lookup
 from .identifiers import (
@@ -24,8 +28,8 @@ from .identifiers import (
     normalize_pmid,
     normalize_url,
 )
-from .importers import ParsedEntry, finalize_record, parse_file
-from .models import Source, SourceStatusEvent, current_revision_q
+from .importers import ParsedEntry, finalize_record, open_file
+from .models import ImportJob, Source, SourceStatusEvent, current_revision_q
 from .signals import source_status_changed, source_status_saved
 
 #: Fields of our record format that map one to one onto Source columns.
@@ -34,8 +38,24 @@ RECORD_FIELDS = (
     "volume", "issue", "pages", "doi", "pmid", "pmcid", "url", "publisher",
 )  # fmt: skip
 
-#: Largest file the import accepts (the API and the command both refuse bigger ones).
+#: Largest file the import accepts: source_import refuses bigger ones, and the API,
+#: the workspace form and the command say so early with the same message.
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def import_size_problem(size: int, name: str = "") -> str | None:
+    """Why a file of ``size`` bytes cannot be imported, or None when it can."""
+    if size <= IMPORT_MAX_BYTES:
+        return None
+    limit = IMPORT_MAX_BYTES
+    megabytes = f" ({limit // (1024 * 1024)} MB)" if limit >= 1024 * 1024 else ""
+    return (
+        f"{name or 'the file'!r} is {size} bytes; the limit is {limit} bytes{megabytes}. "
+        "Split the file and import the parts."
+    )
+
+
+logger = logging.getLogger(__name__)
 
 # SQLite refuses statements with more than 999 parameters on older builds; stay well below.
 _IN_CHUNK = 500
@@ -51,6 +71,19 @@ def source_to_record(source: Source) -> dict:
 
 def signature_of(record: dict) -> str:
     """The stored duplicate signature: normalised title, year, first author."""
+    authors = record.get("authors") or []
+    first = authors[0] if authors and isinstance(authors[0], dict) else {}
+    return _signature(
+        str(record.get("title") or ""),
+        str(record.get("issued") or ""),
+        str(first.get("family") or first.get("literal") or ""),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _signature(title: str, issued: str, first_author: str) -> str:
+    # An import asks for each entry's signature three times; normalising is the cost.
+    record = {"title": title, "issued": issued, "authors": [{"family": first_author}]}
     title, year, family = duplicate_signature(record)
     return f"{title}|{year}|{family}"[:500] if title else ""
 
@@ -403,7 +436,7 @@ class _Library:
     by_doi: dict[str, Source] = field(default_factory=dict)
     by_pmid: dict[str, Source] = field(default_factory=dict)
     by_pmcid: dict[str, Source] = field(default_factory=dict)
-    by_signature: dict[str, Source] = field(default_factory=dict)
+    by_signature: dict[str, list[Source]] = field(default_factory=dict)
     keys: set[str] = field(default_factory=set)
 
     @classmethod
@@ -426,20 +459,24 @@ class _Library:
         return library
 
     def add(self, source: Source) -> None:
-        """Index a source; the first one seen for a signature keeps it (as .first() did)."""
+        """Index a source; for a signature, sources stay in the order seen (oldest first)."""
         for name, index in (("doi", self.by_doi), ("pmid", self.by_pmid), ("pmcid", self.by_pmcid)):
             value = getattr(source, name)
             if value:
                 index[value] = source
         if source.title_signature:
-            self.by_signature.setdefault(source.title_signature, source)
+            same = self.by_signature.setdefault(source.title_signature, [])
+            if not any(other is source for other in same):
+                same.append(source)
         self.keys.add(source.key)
 
     def discard(self, source: Source) -> None:
         """Forget a source whose insert failed, so no later entry merges into it."""
-        for index in (self.by_doi, self.by_pmid, self.by_pmcid, self.by_signature):
+        for index in (self.by_doi, self.by_pmid, self.by_pmcid):
             for value in [v for v, s in index.items() if s is source]:
                 del index[value]
+        for same in self.by_signature.values():
+            same[:] = [other for other in same if other is not source]
 
     def duplicate_of(self, record: dict) -> tuple[Source | None, str]:
         """The source this record describes, and why: same DOI, else PMID, else signature."""
@@ -448,9 +485,12 @@ class _Library:
         if record["pmid"] and record["pmid"] in self.by_pmid:
             return self.by_pmid[record["pmid"]], "same PMID"
         signature = signature_of(record)
-        # Without a year, "same title and first author" is too weak to merge on.
-        if signature and signature.split("|")[1] and signature in self.by_signature:
-            return self.by_signature[signature], "same title, year and first author"
+        # Same title, year and first author is one work only if it is the same kind of
+        # work: a conference paper and its journal version are two sources. Two entries
+        # both without a year match on title, first author and type (re-imports).
+        for source in self.by_signature.get(signature, []) if signature else []:
+            if source.type == record["type"]:
+                return source, "same title, year and first author, same type"
         return None, ""
 
     def unique_key(self, key: str) -> str:
@@ -467,8 +507,11 @@ class _Library:
         return f"{key}-{n}"
 
 
-def _merge_into(source: Source, record: dict, library: _Library) -> list[str]:
+def _merge_into(source: Source, record: dict, library: _Library, conflicts: list[str]) -> list[str]:
     """Fill the existing source's empty fields from the record; return what changed.
+
+    A DOI/PMID/PMCID that differs from the source's own is never taken: it is
+    added to ``conflicts`` for the entry's report line.
 
     A DOI/PMID/PMCID is only filled when no other source has it (the library
     holds every source sharing an identifier with the file). The status only
@@ -476,7 +519,14 @@ def _merge_into(source: Source, record: dict, library: _Library) -> list[str]:
     """
     changed = []
     for name in RECORD_FIELDS:
-        if name == "key" or getattr(source, name) or not record.get(name):
+        if name == "key" or not record.get(name):
+            continue
+        if getattr(source, name):
+            if name in ("doi", "pmid", "pmcid") and getattr(source, name) != record[name]:
+                conflicts.append(
+                    f"conflicting {name.upper()} {record[name]} not taken "
+                    f"(the source has {getattr(source, name)})"
+                )
             continue
         if name in ("doi", "pmid", "pmcid"):
             index = getattr(library, f"by_{name}")
@@ -593,7 +643,8 @@ class _Importer:
     def _merge(self, entry, record, existing: Source, how: str, notes: list[str]) -> None:
         snapshot = {name: getattr(existing, name) for name in _MERGE_FIELDS}
         old_status = existing.status
-        changed = _merge_into(existing, record, self.library)
+        conflicts: list[str] = []
+        changed = _merge_into(existing, record, self.library, conflicts)
         if changed and existing.pk is not None:
             fields = [*changed, "updated_at"]
             if "status" in changed:
@@ -618,7 +669,7 @@ class _Importer:
         shown = [name for name in changed if name != "title_signature"]
         if shown:
             detail += f"; filled {', '.join(shown)}"
-        self._record(entry, "merged", existing, "; ".join([detail, *notes]))
+        self._record(entry, "merged", existing, "; ".join([detail, *conflicts, *notes]))
 
     def _flush(self) -> None:
         """Insert the pending new sources; a batch that fails falls back to one row at a time."""
@@ -664,23 +715,159 @@ class _Importer:
             )
 
 
+def _empty_report() -> dict:
+    return {"created": 0, "merged": 0, "refused": 0, "entries": []}
+
+
+def _import_batch(actor, batch: list[ParsedEntry], report: dict) -> None:
+    """Import one batch of entries and add its lines to ``report``.
+
+    Candidate duplicates for the batch are fetched up front; earlier batches of
+    the same file are in the database already, so they are found like any source.
+    """
+    records = [entry.record for entry in batch if entry.ok]
+    part = _Importer(actor, _Library.for_records(records)).run(batch)
+    for outcome in ("created", "merged", "refused"):
+        report[outcome] += part[outcome]
+    report["entries"].extend(part["entries"])
+
+
 def source_import(*, actor, data: bytes, filename: str = "", fmt: str | None = None) -> dict:
     """Import a file; each entry is created, merged into a duplicate, or refused with a reason.
 
     ``actor`` None is a trusted system caller (the ``import_sources`` command).
-    Candidate duplicates for the whole file are fetched up front, merges are
-    written one by one and new sources inserted in batches, all in one
-    transaction. A bad entry never stops the others and is never half-stored:
-    a source is one row, written by one statement inside a savepoint, and a
-    batch that hits a conflict is retried row by row. Raises UnsupportedFormat
-    only.
+    The file is parsed and stored in batches (bounded memory), all in one
+    transaction. Merges are written one by one and new sources inserted in
+    batches. A bad entry never stops the others and is never half-stored: a
+    source is one row, written by one statement inside a savepoint, and a batch
+    that hits a conflict is retried row by row. Raises ValidationError for a file
+    over IMPORT_MAX_BYTES and UnsupportedFormat (UnsupportedEncoding) for a file
+    that cannot be read; nothing else.
     """
     if actor is not None:
         _require_editor(actor)
-    entries = parse_file(data, filename, fmt)
-    records = [entry.record for entry in entries if entry.ok]
+    problem = import_size_problem(len(data), filename)
+    if problem:
+        raise ValidationError({"file": [problem]})
+    opened = open_file(data, filename, fmt)
+    report = _empty_report()
     with transaction.atomic():
-        return _Importer(actor, _Library.for_records(records)).run(entries)
+        for batch in opened.batches:
+            _import_batch(actor, batch, report)
+    return report
+
+
+# --- background import ----------------------------------------------------------------------
+
+
+#: Files larger than this import as a background job (the API answers 202 with the job).
+IMPORT_BACKGROUND_BYTES = 1024 * 1024
+
+
+def import_jobs_for(user) -> QuerySet[ImportJob]:
+    """The import jobs a user may follow: their own; a managing editor sees every job."""
+    if not can_edit_sources(user):
+        return ImportJob.objects.none()
+    if is_managing_editor(user):
+        return ImportJob.objects.all()
+    return ImportJob.objects.filter(created_by=user)
+
+
+def import_job_create(*, actor, data: bytes, filename: str = "", fmt: str | None = None):
+    """Queue a file for import by a worker; the file is checked (size, encoding, format) now.
+
+    Raises what :func:`source_import` raises, before anything is stored.
+    """
+    from . import tasks  # tasks import the services; the task is only needed here
+
+    _require_editor(actor)
+    problem = import_size_problem(len(data), filename)
+    if problem:
+        raise ValidationError({"file": [problem]})
+    opened = open_file(data, filename, fmt)
+    job = ImportJob.objects.create(
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        filename=filename[:255],
+        format=opened.format,
+        data=data,
+        total=opened.total,
+        report=_empty_report(),
+    )
+    tasks.run_import_job.delay_on_commit(job.pk)
+    return job
+
+
+@contextlib.contextmanager
+def _fewer_collections():
+    """Raise the garbage collector's thresholds while a job runs.
+
+    A job keeps tens of thousands of small objects alive (its report, a parsed
+    batch), which every young-generation collection walks again: with the default
+    thresholds that was about a third of a 10 MB import's time.
+    """
+    saved = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+
+
+def _claim_job(job_id: int) -> ImportJob | None:
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.state in (ImportJob.State.DONE, ImportJob.State.FAILED):
+            return None
+        job.state = ImportJob.State.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["state", "started_at"])
+    return job
+
+
+def import_job_run(*, job_id: int) -> str:
+    """Run a queued import job: parse and store batch by batch, recording progress.
+
+    Each batch is stored in its own transaction together with the job's
+    ``processed`` count and report, so a job delivered again after a lost worker
+    resumes after the last stored batch (batches are deterministic). An entry is
+    never half-stored; an unexpected error fails the job with its message.
+    """
+    job = _claim_job(job_id)
+    if job is None:
+        return "skipped"
+    try:
+        with _fewer_collections():
+            seen = _run_job_batches(job)
+    except Exception as exc:  # noqa: BLE001 - the job reports the failure; nothing half-stored
+        logger.exception("import job %s failed", job_id)
+        ImportJob.objects.filter(pk=job.pk).update(
+            state=ImportJob.State.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        return "failed"
+    ImportJob.objects.filter(pk=job.pk).update(
+        state=ImportJob.State.DONE,
+        total=seen,
+        processed=seen,
+        data=b"",
+        finished_at=timezone.now(),
+    )
+    return "done"
+
+
+def _run_job_batches(job: ImportJob) -> int:
+    """Store the job's batches not stored yet; return how many entries the file holds."""
+    opened = open_file(bytes(job.data), job.filename, job.format or None)
+    report, seen = job.report or _empty_report(), 0
+    for batch in opened.batches:
+        seen += len(batch)
+        if seen <= job.processed:
+            continue  # stored by an earlier delivery of this job
+        with transaction.atomic():
+            _import_batch(job.created_by, batch, report)
+            ImportJob.objects.filter(pk=job.pk).update(
+                processed=seen, total=max(job.total, seen), report=report
+            )
+    return seen
 
 
 # --- lookup ---------------------------------------------------------------------------------

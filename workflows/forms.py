@@ -6,10 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from articles.models import Article
+from citations import services as citation_services
 from citations.models import Source
-
-#: Largest citation file the import form accepts.
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
 class SearchForm(forms.Form):
@@ -116,14 +114,16 @@ class SourceImportForm(forms.Form):
     """A citation file: BibTeX, RIS, CSL-JSON or PubMed MEDLINE."""
 
     file = forms.FileField(
-        help_text="BibTeX (.bib), RIS (.ris), CSL-JSON (.json) or PubMed MEDLINE (.nbib, .txt)."
+        help_text="BibTeX (.bib), RIS (.ris), CSL-JSON or Crossref JSON (.json), PubMed MEDLINE "
+        "(.nbib, .txt) or Retraction Watch CSV (.csv); at most 10 MB."
     )
 
     def clean_file(self):
-        """Refuse files too large to be a citation export."""
+        """Refuse files over the import service's limit before reading them."""
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
-            raise ValidationError("The file is larger than 5 MB.")
+        problem = citation_services.import_size_problem(upload.size, upload.name)
+        if problem:
+            raise ValidationError(problem)
         return upload
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("articles/<int:pk>/actions/<slug:action>/", views.article_action, name="article-action"),
     path("sources/", views.source_library, name="source-library"),
     path("sources/import/", views.source_import_view, name="source-import"),
+    path("sources/imports/<int:pk>/", views.import_job_view, name="import-job"),
     path("sources/<int:pk>/", views.source_detail, name="source-detail"),
     path("sources/<int:pk>/status/", views.source_status, name="source-status"),
     path("sources/<int:pk>/check/", views.source_check, name="source-check"),

@@ -21,9 +21,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from articles.claims import claims_by_revision, claims_for
 from articles.models import Article
 from articles.services import render_body
+from citations import services as citation_services
 from citations.importers import UnsupportedFormat
 from citations.integrity import can_check_sources, source_check_now
-from citations.models import Source
+from citations.models import ImportJob, Source
 from citations.services import source_import, source_set_status
 from reviewsite import errors
 from reviewsite.errors import DomainError
@@ -433,10 +434,19 @@ def source_import_view(request):
     status = 200
     if form.is_valid():
         upload = form.cleaned_data["file"]
+        background = upload.size > citation_services.IMPORT_BACKGROUND_BYTES
+        run = citation_services.import_job_create if background else source_import
         try:
-            report = source_import(actor=request.user, data=upload.read(), filename=upload.name)
+            result = run(actor=request.user, data=upload.read(), filename=upload.name)
+            if background:
+                return redirect("workflows:import-job", pk=result.pk)
+            report = result
         except UnsupportedFormat as error:
             form.add_error("file", str(error) or "This file is not in a format we can read.")
+            status = 400
+        except ValidationError as error:
+            for messages_ in error.message_dict.values():
+                form.add_error("file", messages_[0])
             status = 400
         except PermissionDenied as error:
             form.add_error(None, str(error))
@@ -445,6 +455,21 @@ def source_import_view(request):
         status = 400
     context = _library_context(request, import_form=form, report=report)
     return render(request, "workflows/source_library.html", context, status=status)
+
+
+@staff_required
+def import_job_view(request, pk: int):
+    """A background import's progress bar; the page reloads itself until the job ends."""
+    job = citation_services.import_jobs_for(request.user).filter(pk=pk).first()
+    if job is None:
+        raise Http404("No such import.")
+    context = {
+        "job": job,
+        "finished": job.state in (ImportJob.State.DONE, ImportJob.State.FAILED),
+        "report": job.report if job.state == ImportJob.State.DONE else None,
+        **_roles(request.user),
+    }
+    return render(request, "workflows/import_job.html", context)
 
 
 def _get_source(pk: int) -> Source:

@@ -5,6 +5,7 @@ import re
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from citations import services
 from citations.identifiers import URL_MAX_LENGTH, URL_PATTERN, URL_RE
 from citations.importers import FORMATS
 from citations.models import Source, SourceCheck
@@ -165,11 +166,9 @@ class SourceImportInputSerializer(serializers.Serializer):
     )
 
     def validate_file(self, value):
-        if value.size > IMPORT_MAX_BYTES:
-            raise serializers.ValidationError(
-                f"{value.name!r} is {value.size} bytes; the limit is {IMPORT_MAX_BYTES} bytes "
-                f"({IMPORT_MAX_BYTES // (1024 * 1024)} MB). Split the file and import the parts."
-            )
+        problem = services.import_size_problem(value.size, value.name)
+        if problem:
+            raise serializers.ValidationError(problem)
         if value.size == 0:
             raise serializers.ValidationError(f"{value.name!r} is empty.")
         return value
@@ -192,6 +191,30 @@ class ImportReportSerializer(serializers.Serializer):
     merged = serializers.IntegerField()
     refused = serializers.IntegerField()
     entries = ImportEntrySerializer(many=True)
+
+
+class ImportJobSerializer(serializers.Serializer):
+    """A background import: its state and progress; the report once it is done."""
+
+    id = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+    filename = serializers.CharField()
+    format = serializers.CharField()
+    state = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    processed = serializers.IntegerField(help_text="Entries stored so far.")
+    total = serializers.IntegerField(help_text="Entries in the file (0 until known).")
+    report = serializers.SerializerMethodField()
+    error = serializers.CharField(help_text="Why the job failed; empty otherwise.")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_url(self, job) -> str:
+        return f"/api/v1/imports/{job.pk}/"
+
+    @extend_schema_field(ImportReportSerializer(allow_null=True))
+    def get_report(self, job):
+        return job.report if job.state == "done" else None
 
 
 class SourceLookupInputSerializer(serializers.Serializer):

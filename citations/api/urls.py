@@ -17,4 +17,5 @@ urlpatterns = [
     path("sources/<int:pk>/status/", views.SourceStatusView.as_view(), name="source-status"),
     path("sources/<int:pk>/checks/", views.SourceChecksView.as_view(), name="source-checks"),
     path("sources/<int:pk>/check/", views.SourceCheckNowView.as_view(), name="source-check"),
+    path("imports/<int:pk>/", views.ImportJobView.as_view(), name="import-job"),
 ]

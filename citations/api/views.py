@@ -13,12 +13,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from citations import integrity, services
-from citations.importers import UnsupportedFormat
+from citations.importers import UnsupportedEncoding, UnsupportedFormat
 from citations.models import Source, SourceCheck
 
 from .filters import SourceFilter
 from .permissions import ChecksSources, EditsLibraryOrReadOnly, ReadsLibrary, SetsSourceStatus
 from .serializers import (
+    ImportJobSerializer,
     ImportReportSerializer,
     SourceCheckSerializer,
     SourceImportInputSerializer,
@@ -125,10 +126,12 @@ class SourceStatusView(_SourceView):
 
 
 class SourceImportView(_SourceView):
-    """``POST`` a citation file (multipart ``file``, optional ``format``); answers the report.
+    """``POST`` a citation file (multipart ``file``, optional ``format``).
 
-    Always 200 when the file was read, whatever happened to its entries: the
-    report is the result, and a file with only refused entries is not a bad request.
+    A file up to 1 MB is imported at once: 201 with the report, whatever happened
+    to its entries (a file with only refused entries is not a bad request). A
+    larger one is queued: 202 with the job, to follow at ``GET /imports/{id}/``.
+    A file that cannot be read at all (size, encoding, format) is a 400 either way.
     """
 
     parser_classes = [MultiPartParser, FormParser]
@@ -140,20 +143,49 @@ class SourceImportView(_SourceView):
         "Watch CSV, at most 10 MB. Duplicates (same DOI, PMID, or title+year+first author) "
         "merge into the existing source.",
         request={"multipart/form-data": SourceImportInputSerializer},
-        responses={200: ImportReportSerializer, **_ERRORS},
+        responses={201: ImportReportSerializer, 202: ImportJobSerializer, **_ERRORS},
     )
     def post(self, request):
         data = SourceImportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         fmt = data.validated_data.get("format") or None
+        background = upload.size > services.IMPORT_BACKGROUND_BYTES
+        run = services.import_job_create if background else services.source_import
         try:
-            report = services.source_import(
-                actor=request.user, data=upload.read(), filename=upload.name, fmt=fmt
-            )
+            result = run(actor=request.user, data=upload.read(), filename=upload.name, fmt=fmt)
+        except UnsupportedEncoding as exc:
+            return Response({"file": [str(exc)]}, status=400)
         except UnsupportedFormat as exc:
             return Response({"format" if fmt else "file": [str(exc)]}, status=400)
-        return Response(ImportReportSerializer(report).data)
+        if background:
+            body = ImportJobSerializer(result).data
+            return Response(
+                body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]}
+            )
+        return Response(ImportReportSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class ImportJobView(_SourceView):
+    """``GET`` a background import: ``state``, ``processed``, ``total``; the report when done."""
+
+    serializer_class = ImportJobSerializer
+    permission_classes = [EditsLibraryOrReadOnly]
+
+    def get_queryset(self):
+        return services.import_jobs_for(self.request.user)
+
+    @extend_schema(
+        summary="Follow a background import",
+        responses={
+            200: ImportJobSerializer,
+            404: OpenApiResponse(description="No such job"),
+            **_ERRORS,
+        },
+    )
+    def get(self, request, pk: int):
+        job = generics.get_object_or_404(self.get_queryset(), pk=pk)
+        return Response(ImportJobSerializer(job).data)
 
 
 class SourceLookupView(_SourceView):

@@ -131,14 +131,14 @@ def test_only_reviewers_change_a_sources_status(role, expected):
 
 @pytest.mark.parametrize(
     ("role", "expected"),
-    [("anonymous", 401), ("reader", 403), ("editor", 200), ("reviewer", 403), ("managing", 200)],
+    [("anonymous", 401), ("reader", 403), ("editor", 201), ("reviewer", 403), ("managing", 201)],
 )
 def test_only_editors_and_managing_editors_import(role, expected):
     response = _client(role).post(
         "/api/v1/sources/import/", {"file": _upload("refs.bib", BIBTEX)}, format="multipart"
     )
     assert response.status_code == expected
-    assert Source.objects.count() == (2 if expected == 200 else 0)
+    assert Source.objects.count() == (2 if expected == 201 else 0)
 
 
 def test_a_reviewer_without_permission_gets_403_before_body_validation():
@@ -544,7 +544,7 @@ def test_every_real_world_file_imports_through_the_api_without_a_server_error(pa
     response = client.post(
         "/api/v1/sources/import/", {"file": _upload(path.name, path.read_bytes())}
     )
-    assert response.status_code == 200, response.content
+    assert response.status_code == 201, response.content
     report = response.json()
     assert set(report) == {"created", "merged", "refused", "entries"}
     assert report["created"] + report["merged"] + report["refused"] == len(report["entries"])
@@ -571,7 +571,7 @@ def test_import_report_shape_and_counts():
     response = _client("editor").post(
         "/api/v1/sources/import/", {"file": _upload("refs.bib", BIBTEX)}
     )
-    assert response.status_code == 200
+    assert response.status_code == 201
     report = response.json()
     assert (report["created"], report["merged"], report["refused"]) == (2, 0, 0)
     assert [line["key"] for line in report["entries"]] == ["smith2020", "jones2019"]
@@ -583,7 +583,7 @@ def test_import_honours_an_explicit_format():
     response = _client("editor").post(
         "/api/v1/sources/import/", {"file": _upload("export.dat", ris), "format": "ris"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 201
     assert response.json()["created"] == 2
 
 
@@ -637,7 +637,7 @@ def test_import_sends_the_status_signal_for_a_retracted_entry(django_capture_on_
             )
     finally:
         source_status_changed.disconnect(receiver)
-    assert response.status_code == 200
+    assert response.status_code == 201
     assert [r["new_status"] for r in received] == ["expression_of_concern"]
 
 

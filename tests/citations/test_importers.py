@@ -9,7 +9,6 @@ from citations.importers import (
     UnsupportedFormat,
     detect_format,
     parse_file,
-    parse_retraction_watch,
 )
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -162,16 +161,19 @@ def test_bibtex_doi_only_in_url_is_extracted():
     assert any("url" in w for w in entry.warnings)
 
 
-def test_bibtex_editors_used_when_no_authors_and_and_others_dropped():
+def test_bibtex_editors_stay_editors_and_and_others_gives_et_al():
+    # Issue 11 (12, 10): editors were stored as authors and "and others" dropped.
     text = (
         b"@book{e, editor={Hidalgo, Pablo}, title={Methods}, year={2015}, publisher={AP}}\n"
         b"@article{o, author={Gil, Miguel and others}, title={Truncated}, year={2020}}\n"
     )
     edited, truncated = parse_file(text, "x.bib")
-    assert edited.record["authors"] == [{"family": "Hidalgo", "given": "Pablo"}]
+    assert edited.record["authors"] == [{"family": "Hidalgo", "given": "Pablo", "role": "editor"}]
     assert edited.record["type"] == "book"
-    assert any("editors" in w for w in edited.warnings)
-    assert truncated.record["authors"] == [{"family": "Gil", "given": "Miguel"}]
+    assert truncated.record["authors"] == [
+        {"family": "Gil", "given": "Miguel"},
+        {"literal": "et al"},
+    ]
     assert any("others" in w for w in truncated.warnings)
 
 
@@ -207,10 +209,11 @@ def test_ris_parses_records_and_refuses_only_the_bad_one():
     assert "11.5555/not.a.doi" in entries[1].error
 
 
-def test_ris_uses_editors_when_no_authors():
+def test_ris_keeps_editors_as_editors_when_no_authors():
+    # Issue 11 (12): editors stay editors (they were stored as authors).
     entry = _parse("two_records.ris")[2]
     assert entry.record["type"] == "book"
-    assert entry.record["authors"] == [{"family": "Editor", "given": "Only"}]
+    assert entry.record["authors"] == [{"family": "Editor", "given": "Only", "role": "editor"}]
     assert entry.record["publisher"] == "Example Press"
 
 
@@ -314,8 +317,10 @@ def test_retraction_watch_pmid_only_row_and_unavailable_sentinels():
     assert record["authors"] == []
 
 
-def test_parse_retraction_watch_returns_status_updates():
-    updates = parse_retraction_watch((FIXTURES / "rw_small.csv").read_bytes())
+def test_retraction_watch_csv_gives_one_status_update_per_paper_through_parse_file():
+    # The status updates come through the normal import path (parse_file), which
+    # a Retraction Watch CSV takes like any other upload.
+    updates = [e.record for e in _parse("rw_small.csv") if e.ok]
     assert [(u["doi"], u["pmid"], u["status"]) for u in updates] == [
         ("10.9999/paper-a", "27000000", "retracted"),
         ("", "28000000", "expression_of_concern"),

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from citations.importers import ParsedEntry, parse_file, parse_retraction_watch
+from citations.importers import ParsedEntry, parse_file
 from citations.lookup import crossref_message_to_record
 from tests.helpers import REAL_WORLD, real_world_files
 
@@ -142,8 +142,15 @@ def test_sample_bib_parses_good_entries_and_refuses_broken_ones_with_reasons():
     assert ok["collectiveauthor2018"]["authors"] == [
         {"literal": "The Endogenous Hormones and Breast Cancer Collaborative Group"}
     ]
-    assert ok["editedvolume2015"]["authors"] == [{"family": "Hidalgo", "given": "Pablo"}]
-    assert ok["etal2020"]["authors"][-1] == {"family": "Huerta", "given": "Consuelo"}
+    # Editors stay editors (issue 11, defect 12).
+    assert ok["editedvolume2015"]["authors"] == [
+        {"family": "Hidalgo", "given": "Pablo", "role": "editor"}
+    ]
+    # "and others" prints as et al (issue 11, defect 10).
+    assert ok["etal2020"]["authors"][-2:] == [
+        {"family": "Huerta", "given": "Consuelo"},
+        {"literal": "et al"},
+    ]
 
 
 def test_zotero_csl_keeps_literal_author_and_string_date_parts():
@@ -156,7 +163,10 @@ def test_zotero_csl_keeps_literal_author_and_string_date_parts():
     assert records["papantoniou2017"]["issued"] == "2017-08-15"
     assert records["papantoniou2017"]["url"] == ""  # doi.org URL only repeats the DOI
     assert records["hidalgo2015"]["issued"] == "2015"
-    assert records["hidalgo2015"]["authors"] == [{"family": "Hidalgo", "given": "Manuel"}]
+    # Editors stay editors (issue 11, defect 12).
+    assert records["hidalgo2015"]["authors"] == [
+        {"family": "Hidalgo", "given": "Manuel", "role": "editor"}
+    ]
 
 
 def test_ris_with_bom_parses_doi_only_record():
@@ -204,8 +214,8 @@ def test_retraction_watch_sample_statuses():
     assert any("90005" in r and "Republication" in r for r in refused)
 
 
-def test_parse_retraction_watch_updates_keyed_by_doi_and_pmid():
-    updates = parse_retraction_watch((REAL_WORLD / "retraction_watch_sample.csv").read_bytes())
+def test_retraction_watch_updates_keyed_by_doi_and_pmid_through_parse_file():
+    updates = [e.record for e in _parse("retraction_watch_sample.csv") if e.ok]
     by_pmid = {u["pmid"]: u for u in updates if u["pmid"]}
     assert by_pmid["9500320"]["status"] == "retracted"
     assert by_pmid["23741377"]["status"] == "expression_of_concern"

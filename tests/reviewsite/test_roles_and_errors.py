@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import URLPattern, reverse
 
 from articles import urls as article_urls
+from citations.models import ImportJob
 from reviewsite import errors
 from reviewsite.http_errors import status_for
 from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
@@ -47,6 +48,9 @@ def test_a_superuser_opens_every_workspace_and_staff_reader_page(client, superus
     reviewer = factories.reviewer(username="checker")
     article = make_article(editor=editor, reviewer=reviewer, state="approved")
     source = factories.SourceFactory(key="trapp1998")
+    job = ImportJob.objects.create(created_by=superuser, filename="library.bib")
+    # Which object each kind of route is given, most specific prefix first.
+    objects = [("sources/imports/", job.pk), ("sources/", source.pk), ("", article.pk)]
     client.force_login(superuser)
     routes = [
         (p.name, "workflows") for p in workspace_urls.urlpatterns if isinstance(p, URLPattern)
@@ -56,7 +60,7 @@ def test_a_superuser_opens_every_workspace_and_staff_reader_page(client, superus
         kwargs = {}
         pattern = str(next(p.pattern for p in _patterns(namespace) if p.name == name))
         if "<int:pk>" in pattern:
-            kwargs["pk"] = source.pk if pattern.startswith("sources/") else article.pk
+            kwargs["pk"] = next(pk for prefix, pk in objects if pattern.startswith(prefix))
         if "<slug:action>" in pattern:
             kwargs["action"] = "archive"
         url = reverse(f"{namespace}:{name}", kwargs=kwargs)

@@ -452,3 +452,44 @@ def test_a_refused_submit_is_summarised_at_the_top_with_a_link_to_the_line(logge
     assert f'href="{edit}?line=3#id_body"' in summary
     assert "line 3, column 7" in summary
     assert "intentional_citations" not in page.split("<h1>", 1)[0]
+
+
+def test_a_large_import_from_the_workspace_shows_a_progress_bar_until_done(
+    logged_in, editor, monkeypatch
+):
+    from citations import services as citation_services
+    from citations.models import ImportJob
+
+    monkeypatch.setattr(citation_services, "IMPORT_BACKGROUND_BYTES", 100)
+    data = b"\n".join(
+        b"@article{w%d, title={Workspace job %d}, author={Doe, J}, year={2020}}" % (i, i)
+        for i in range(5)
+    )
+    upload = SimpleUploadedFile("big.bib", data, content_type="application/x-bibtex")
+    response = logged_in(editor).post(reverse("workflows:source-import"), {"file": upload})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("workflows:import-job", args=[job.pk])
+    page = logged_in(editor).get(response["Location"])
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<progress id="import-progress-bar" value="0" max="5">' in html
+    assert '<meta http-equiv="refresh" content="2">' in html
+    # No inline script (the CSP forbids it): only script files.
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)
+    citation_services.import_job_run(job_id=job.pk)
+    done = logged_in(editor).get(response["Location"]).content.decode()
+    assert '<progress id="import-progress-bar" value="5" max="5">' in done
+    assert "http-equiv" not in done
+    assert "5 created, 0 merged, 0 refused." in done
+
+
+def test_another_editors_import_page_is_404(logged_in, editor):
+    from citations import services as citation_services
+
+    job = citation_services.import_job_create(
+        actor=editor, data=b"@article{a, title={T}}", filename="a.bib"
+    )
+    other = factories.editor(username="someone-else")
+    response = logged_in(other).get(reverse("workflows:import-job", args=[job.pk]))
+    assert response.status_code == 404

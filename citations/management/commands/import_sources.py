@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from citations.importers import FORMATS, UnsupportedFormat
-from citations.services import IMPORT_MAX_BYTES, source_import
+from citations.services import import_size_problem, source_import
 
 
 class Command(BaseCommand):
@@ -43,9 +43,10 @@ class Command(BaseCommand):
                 failed.append(name)
                 self.stderr.write(f"{name}: cannot read: {exc.strerror or exc}")
                 continue
-            if len(data) > IMPORT_MAX_BYTES:
+            problem = import_size_problem(len(data), path.name)
+            if problem:
                 failed.append(name)
-                self.stderr.write(f"{name}: {len(data)} bytes; the limit is {IMPORT_MAX_BYTES}")
+                self.stderr.write(f"{name}: {problem}")
                 continue
             try:
                 report = source_import(actor=actor, data=data, filename=path.name, fmt=fmt)

@@ -1,0 +1,229 @@
+"""Background import benchmark (a script, never a test): a 10 MB BibTeX and a 10 MB RIS file.
+
+For each format it generates a file of about ``--mb`` megabytes in /tmp (never
+committed) and measures, each step in a fresh process so that peak memory is its own:
+
+* **baseline**: the parsing library alone on the same file (``bibtexparser.parse_string``
+  with its default middlewares; ``rispy.loads``): wall time and peak RSS;
+* **upload**: ``POST /api/v1/sources/import/`` through Django's whole stack (the web
+  process): the answer must be 202 with a queued job;
+* **worker**: ``citations.services.import_job_run`` for that job, as the Celery task
+  runs it: wall time, peak RSS of the worker process, and the job's final state.
+
+"Upload to done" is upload + worker (the broker's hand-over is not included).
+
+Usage (throwaway databases only; the SQLite file is deleted first)::
+
+    .venv/bin/python benchmarks/import_bench.py                       # sqlite:////tmp/import_bench.sqlite3
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/reviewsite_import_bench \\
+        .venv/bin/python benchmarks/import_bench.py --mb 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "sqlite:////tmp/import_bench.sqlite3")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewsite.settings")
+os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
+
+
+def generate(fmt: str, megabytes: float) -> tuple[Path, int]:
+    """A file of about ``megabytes`` MB: realistic fields, a DOI on four entries in five."""
+    path = Path(f"/tmp/import_bench_{fmt}.{'bib' if fmt == 'bibtex' else 'ris'}")
+    target, size, n = megabytes * 1024 * 1024, 0, 0
+    with path.open("w", encoding="utf-8") as out:
+        while True:
+            text = _bibtex_entry(n) if fmt == "bibtex" else _ris_record(n)
+            if size + len(text.encode()) > target:  # stay within the import limit
+                break
+            out.write(text)
+            size += len(text.encode())
+            n += 1
+    return path, n
+
+
+# Co-authors with LaTeX accents, from a pool of 200 names: a quarter of the entries.
+_ACCENTED = [f"M{{\\\"u}}ller{n}, J{{\\'e}}r{{\\^o}}me" for n in range(200)]
+
+
+def _bibtex_entry(i: int) -> str:
+    doi = f",\n  doi = {{10.7777/bench.{i}}}" if i % 5 else ""
+    second = _ACCENTED[i % 200] if i % 4 == 0 else "Second, Person"
+    return (
+        f"@article{{gen{i},\n  title = {{Effect of treatment {i} on relapse rate in multiple "
+        f"sclerosis}},\n  author = {{Family{i}, Given and {second} and Other, "
+        f"Person}},\n  journal = {{Mult Scler J}},\n  year = {{{1990 + i % 35}}},\n  month = "
+        f"{['jan', 'jun', 'dec'][i % 3]},\n  volume = {{{i % 40 + 1}}},\n  pages = "
+        f"{{{i % 900 + 1}--{i % 900 + 12}}}{doi}\n}}\n\n"
+    )
+
+
+def _ris_record(i: int) -> str:
+    doi = f"DO  - 10.7777/bench.{i}\n" if i % 5 else ""
+    return (
+        f"TY  - JOUR\nAU  - Family{i}, Given\nAU  - Müller, Jürgen\nAU  - Other, Person\n"
+        f"TI  - Effect of treatment {i} on relapse rate in multiple sclerosis\n"
+        f"T2  - Multiple Sclerosis Journal\nJ2  - Mult Scler J\n"
+        f"PY  - {1990 + i % 35}/0{1 + i % 9}/\n"
+        f"VL  - {i % 40 + 1}\nSP  - {i % 900 + 1}\nEP  - {i % 900 + 12}\n{doi}ER  - \n\n"
+    )
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def step_baseline(fmt: str, path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    start = time.perf_counter()
+    if fmt == "bibtex":
+        import bibtexparser
+
+        count = len(bibtexparser.parse_string(text).entries)
+    else:
+        import rispy
+
+        count = len(rispy.loads(text))
+    return {"seconds": time.perf_counter() - start, "entries": count, "peak_mb": _peak_mb()}
+
+
+def _django():
+    import django
+
+    django.setup()
+
+
+def step_setup() -> dict:
+    url = os.environ["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{url[len('sqlite:///') :]}{suffix}").unlink(missing_ok=True)
+    _django()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.db import connection
+
+    from reviewsite.roles import EDITORS
+
+    if url.startswith("postgres"):
+        # The schema is dropped: refuse anything that does not look like a throwaway database.
+        if "bench" not in connection.settings_dict["NAME"]:
+            sys.exit("Use a throwaway PostgreSQL database whose name contains 'bench'.")
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    call_command("migrate", verbosity=0)
+    editor, _ = get_user_model().objects.get_or_create(username="bench-editor")
+    editor.groups.add(Group.objects.get(name=EDITORS))
+    return {}
+
+
+def step_upload(path: Path) -> dict:
+    _django()
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(get_user_model().objects.get(username="bench-editor"))
+    upload = SimpleUploadedFile(path.name, path.read_bytes())
+    start = time.perf_counter()
+    response = client.post("/api/v1/sources/import/", {"file": upload}, format="multipart")
+    seconds = time.perf_counter() - start
+    if response.status_code != 202:
+        sys.exit(f"upload answered {response.status_code}: {response.content[:300]!r}")
+    return {"seconds": seconds, "job": response.json()["id"], "peak_mb": _peak_mb()}
+
+
+def step_worker(job_id: int) -> dict:
+    _django()
+    import logging
+
+    from citations import services
+    from citations.models import ImportJob
+
+    logging.getLogger("bibtexparser").setLevel(logging.ERROR)
+    start = time.perf_counter()
+    outcome = services.import_job_run(job_id=job_id)
+    seconds = time.perf_counter() - start
+    job = ImportJob.objects.get(pk=job_id)
+    return {
+        "seconds": seconds,
+        "outcome": outcome,
+        "state": job.state,
+        "processed": job.processed,
+        "created": job.report.get("created"),
+        "refused": job.report.get("refused"),
+        "peak_mb": _peak_mb(),
+    }
+
+
+def _run(*args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--step", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=os.environ,
+    )
+    if done.returncode:
+        sys.exit(f"step {args} failed:\n{done.stdout}\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=float, default=10.0)
+    parser.add_argument("--formats", nargs="+", default=["bibtex", "ris"])
+    parser.add_argument("--step", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step:
+        name, *rest = args.step
+        result = {
+            "baseline": lambda: step_baseline(rest[0], Path(rest[1])),
+            "setup": step_setup,
+            "upload": lambda: step_upload(Path(rest[0])),
+            "worker": lambda: step_worker(int(rest[0])),
+        }[name]()
+        print(json.dumps(result))
+        return
+    print(f"database: {os.environ['DATABASE_URL']}")
+    rows = []
+    for fmt in args.formats:
+        path, n = generate(fmt, args.mb)
+        size = path.stat().st_size / (1024 * 1024)
+        baseline = _run("baseline", fmt, str(path))
+        _run("setup")
+        upload = _run("upload", str(path))
+        worker = _run("worker", str(upload["job"]))
+        total = upload["seconds"] + worker["seconds"]
+        rows.append(
+            f"| {fmt} | {size:.1f} MB, {n:,} entries | {baseline['seconds']:.1f} s "
+            f"({n / baseline['seconds']:,.0f}/s), {baseline['peak_mb']:.0f} MB | "
+            f"{upload['seconds']:.1f} s | {worker['seconds']:.1f} s, {worker['peak_mb']:.0f} MB | "
+            f"{total:.1f} s ({worker['processed'] / total:,.0f}/s) | "
+            f"{total / baseline['seconds']:.1f}× |"
+        )
+        print(json.dumps({"format": fmt, "baseline": baseline, "upload": upload, "worker": worker}))
+        if worker["state"] != "done" or worker["processed"] != n:
+            sys.exit(f"the job did not import every entry: {worker}")
+    print(
+        "\n| format | file | library alone (parse), peak | upload (202) | worker, peak | "
+        "upload to done | vs library |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,413 @@
+"""BibTeX (bibtexparser 2): entries, names split by bibtexparser, LaTeX decoded."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from bibtexparser import middlewares
+from bibtexparser.middlewares.middleware import LibraryMiddleware
+from bibtexparser.model import Field
+
+from citations.identifiers import URL_RE, doi_from_url
+
+from .common import ParsedEntry, RawEntry, SeenInFile, clean, expand_pages, finish
+
+_BIBTEX_TYPES = {
+    "article": "article-journal",
+    "book": "book",
+    "booklet": "book",
+    "inbook": "chapter",
+    "incollection": "chapter",
+    "inproceedings": "paper-conference",
+    "conference": "paper-conference",
+    "proceedings": "book",
+    "techreport": "report",
+    "report": "report",
+    "phdthesis": "thesis",
+    "mastersthesis": "thesis",
+    "thesis": "thesis",
+    "online": "webpage",
+    "electronic": "webpage",
+    "www": "webpage",
+    "misc": "article",
+    "unpublished": "manuscript",
+    "manual": "book",
+}
+
+
+# Text with none of these marks decodes to itself; skipping the LaTeX parser for it
+# makes BibTeX import several times faster (most fields are plain text).
+_LATEX_MARKS = re.compile(r"[\\{}$~%&`]|--|''")
+# Fields a child entry takes from the parent it names in ``crossref`` (or ``xref``).
+_INHERITED = (
+    "editor", "publisher", "address", "year", "month", "date", "volume", "series",
+    "organization", "institution", "booktitle", "isbn",
+)  # fmt: skip
+
+logger = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def _latex_decoder():
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text()
+
+
+@functools.lru_cache(maxsize=8192)
+def _latex_to_text(text: str) -> str:
+    """LaTeX to text for names; cached, since a library repeats its authors' names."""
+    if not _LATEX_MARKS.search(text):
+        return text
+    try:
+        return _latex_decoder().latex_to_text(text)
+    except Exception:  # noqa: BLE001 - malformed LaTeX in a name should not lose the entry
+        return text.replace("{", "").replace("}", "")
+
+
+_DASHES_ONLY = re.compile(r"[^\\{}$~%&`']*")
+
+
+def _decode_value(value: str, decode) -> str:
+    """LaTeX to text; dashes alone (``1--12``, most page ranges) skip the LaTeX parser."""
+    if _DASHES_ONLY.fullmatch(value):
+        return value.replace("---", "\u2014").replace("--", "\u2013")
+    return decode(value)[0]
+
+
+def _split_concatenation(value: str) -> list[str] | None:
+    """Split ``a # "b" # {c}`` at the ``#`` outside quotes and braces; None if there is none."""
+    if "#" not in value:
+        return None
+    parts, depth, quoted, start = [], 0, False, 0
+    for position, char in enumerate(value):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif char == '"' and depth == 0:
+            quoted = not quoted
+        elif char == "#" and depth == 0 and not quoted:
+            parts.append(value[start:position].strip())
+            start = position + 1
+    if not parts:
+        return None
+    parts.append(value[start:].strip())
+    return parts
+
+
+def _unenclose(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and (value[0], value[-1]) in (("{", "}"), ('"', '"')):
+        return value[1:-1]
+    return value
+
+
+class ResolveConcatenation(LibraryMiddleware):
+    """``jean # " " # cesar`` becomes ``{Jean C{\'e}sar}`` (macros looked up, any case).
+
+    bibtexparser 2.1 resolves a field that *is* an ``@string`` name, but not ``#``
+    concatenation (a TODO upstream).
+    """
+
+    def transform(self, library):
+        macros = {k.lower(): s.value for k, s in library.strings_dict.items()}
+        for entry in library.entries:
+            for field in entry.fields:
+                parts = isinstance(field.value, str) and _split_concatenation(field.value)
+                if parts:
+                    text = "".join(_unenclose(macros.get(part.lower(), part)) for part in parts)
+                    field.value = "{" + text + "}"
+        return library
+
+
+class InheritCrossref(LibraryMiddleware):
+    """A child entry takes missing fields (and the parent's title as booktitle).
+
+    ``crossref``/``xref`` inheritance is another TODO of bibtexparser 2.1.
+    """
+
+    def transform(self, library):
+        by_key = {entry.key.lower(): entry for entry in library.entries}
+        for entry in library.entries:
+            parent_key = entry.fields_dict.get("crossref") or entry.fields_dict.get("xref")
+            parent = by_key.get(str(parent_key.value).lower()) if parent_key else None
+            if parent is None or parent is entry:
+                continue
+            own, theirs = entry.fields_dict, parent.fields_dict
+            for name in _INHERITED:
+                if name not in own and name in theirs:
+                    # A copy: later middlewares rewrite values in place, per entry.
+                    entry.set_field(Field(name, theirs[name].value))
+            if "booktitle" not in entry.fields_dict and "title" in theirs:
+                entry.set_field(Field("booktitle", theirs["title"].value))
+        return library
+
+
+class DecodeLatex(middlewares.LatexDecodingMiddleware):
+    """LaTeX to text for plain string fields only: names are decoded by _bibtex_person
+    (bibtexparser would log "Cannot python-str transform field author" per entry)."""
+
+    def transform_entry(self, entry, library):
+        for field in entry.fields:
+            if isinstance(field.value, str) and _LATEX_MARKS.search(field.value):
+                field.value = _decode_value(field.value, self._transform_python_value_string)
+        return entry
+
+
+def _middlewares() -> list:
+    """The parse stack: bibtexparser's own middlewares, and ours where it has none."""
+    return [
+        middlewares.NormalizeFieldKeys(),
+        ResolveConcatenation(),
+        middlewares.ResolveStringReferencesMiddleware(),
+        middlewares.RemoveEnclosingMiddleware(),
+        InheritCrossref(),
+        middlewares.MonthIntMiddleware(),
+        # Names are split before LaTeX decoding so that the braces marking a
+        # collective author ({{Group}}) survive; _bibtex_person decodes names.
+        middlewares.SeparateCoAuthors(),
+        middlewares.SplitNameParts(),
+        DecodeLatex(keep_math_mode=False),
+    ]
+
+
+def _bibtex_person(parts: Any, role: str) -> dict:
+    """Convert bibtexparser NameParts to our name dict; ``{{Group}}`` becomes a literal."""
+    first = list(getattr(parts, "first", []) or [])
+    von = list(getattr(parts, "von", []) or [])
+    last = list(getattr(parts, "last", []) or [])
+    jr = list(getattr(parts, "jr", []) or [])
+    person: dict[str, str] = {}
+    if not first and not von and not jr and len(last) == 1:
+        token = last[0]
+        if token.casefold() == "others":
+            person = {"literal": "et al"}
+        elif token.startswith("{") and token.endswith("}"):
+            # Double-braced names are corporate/collective authors: never split them.
+            person = {"literal": clean(_latex_to_text(token[1:-1]))}
+    if not person:
+        person = {
+            "family": clean(_latex_to_text(" ".join(von + last))),
+            "given": clean(_latex_to_text(" ".join(first))),
+        }
+        if jr:
+            person["suffix"] = clean(_latex_to_text(" ".join(jr)))
+    if role == "editor":
+        person["role"] = "editor"
+    return person
+
+
+def _bibtex_value(fields: Mapping[str, Any], *names: str) -> str:
+    for name in names:
+        if name in fields and not isinstance(fields[name], list):
+            value = clean(fields[name])
+            if value:
+                return value
+    return ""
+
+
+def _bibtex_people(fields: Mapping[str, Any], warnings: list[str]) -> list[dict]:
+    """Authors, then editors (``role: editor``); ``and others`` ends a list with "et al"."""
+    people = []
+    for people_field in ("author", "editor"):
+        names = fields.get(people_field) or []
+        if isinstance(names, str):
+            names = [names]
+        for person in names:
+            converted = _bibtex_person(person, people_field)
+            if converted.get("family") or converted.get("literal"):
+                people.append(converted)
+    if any(p.get("literal") == "et al" for p in people):
+        warnings.append("author list ends with 'and others': printed as et al")
+    return people
+
+
+def _bibtex_issued(fields: Mapping[str, Any]) -> str:
+    issued = _bibtex_value(fields, "date")
+    if not issued:
+        year = _bibtex_value(fields, "year")
+        month = _bibtex_value(fields, "month")
+        issued = f"{year} {month}".strip() if month and not month.isdigit() else year
+        if month.isdigit() and year:
+            issued = f"{year}-{int(month):02d}"
+    return issued
+
+
+def _bibtex_record(entry: Any) -> tuple[dict, list[str]]:
+    fields = {f.key.lower(): f.value for f in entry.fields}
+    warnings: list[str] = []
+    etype = entry.entry_type.lower()
+    authors = _bibtex_people(fields, warnings)
+    container = _bibtex_value(fields, "journal", "journaltitle", "booktitle")
+    if etype == "book":
+        container = _bibtex_value(fields, "series")
+    issued = _bibtex_issued(fields)
+    doi = _bibtex_value(fields, "doi")
+    url = _bibtex_value(fields, "url")
+    published = _bibtex_value(fields, "howpublished")
+    if published.startswith("\\url"):
+        published = published[4:].strip("{}")
+    if not url and URL_RE.match(published):
+        url, published = published, ""
+    if url.startswith("\\url"):
+        url = url[4:].strip("{}")
+    if not doi and doi_from_url(url):
+        warnings.append("DOI taken from the url field")
+    record = {
+        "key": entry.key,
+        "type": _BIBTEX_TYPES.get(etype, "article"),
+        "title": _bibtex_value(fields, "title"),
+        "authors": authors,
+        "container_title": container,
+        "issued": issued,
+        "volume": _bibtex_value(fields, "volume"),
+        "issue": _bibtex_value(fields, "number", "issue"),
+        # WoS writes article numbers (eLife's e80092) as Article-Number, biblatex as eid.
+        "pages": expand_pages(_bibtex_value(fields, "pages"))
+        or _bibtex_value(fields, "article-number", "eid"),
+        "doi": doi,
+        "pmid": _bibtex_value(fields, "pmid"),
+        "pmcid": _bibtex_value(fields, "pmcid"),
+        "url": url,
+        # howpublished is a place and publisher ("Geneva: WHO") unless it is a link.
+        "publisher": _bibtex_value(fields, "publisher", "institution", "school", "organization")
+        or published,
+    }
+    return record, warnings
+
+
+#: Entries parsed at a time: bounds the memory a 10 MB file needs.
+BATCH_SIZE = 2000
+_BLOCK_START = re.compile(r"^[ \t]*@", re.M)
+_ENTRY_HEAD = re.compile(r"\s*@\s*(\w+)\s*[{(]\s*([^,\s{}()]*)")
+_CROSSREF = re.compile(r"\b(?:crossref|xref)\s*=\s*[{\"]?\s*([^,\s{}\"]+)", re.I)
+
+
+def count_bibtex(text: str) -> int:
+    """How many entries (not @string, @comment, @preamble) the text holds."""
+    return sum(
+        1
+        for match in re.finditer(r"^[ \t]*@\s*(\w+)\s*[{(]", text, re.M)
+        if match.group(1).lower() not in ("string", "comment", "preamble")
+    )
+
+
+def _chunks(text: str, size: int) -> Iterator[tuple[str, int, int]]:
+    """``(text, prefix lines, first line in the file)`` per ``size`` entries.
+
+    Each chunk after splitting is prefixed with every ``@string`` definition and
+    the ``crossref`` parents it does not hold itself, so macros and inheritance
+    work as in one parse. A file of at most ``size`` entries is one chunk.
+    """
+    starts = [m.start() for m in _BLOCK_START.finditer(text)]
+    if len(starts) <= size + 1:
+        yield text, 0, 0
+        return
+    bounds = list(zip([0, *starts], [*starts, len(text)], strict=True))
+    strings, parents, wanted = [], {}, {m.group(1).lower() for m in _CROSSREF.finditer(text)}
+    body: list[tuple[int, int, str]] = []  # (start, end, lower-cased key or "")
+    for start, end in bounds:
+        if start == end:
+            continue
+        head = _ENTRY_HEAD.match(text, start)
+        kind = head.group(1).lower() if head else ""
+        key = head.group(2).lower() if head and kind not in ("comment", "preamble") else ""
+        if kind == "string":
+            strings.append(text[start:end])
+            continue
+        if key in wanted:
+            parents[key] = text[start:end]
+        body.append((start, end, key))
+    macros = "".join(strings)
+    line, counted = 0, 0
+    for group in _groups(body, size):
+        keys = {key for _start, _end, key in group}
+        prefix = macros + "".join(t for k, t in parents.items() if k not in keys)
+        if prefix and not prefix.endswith("\n"):
+            prefix += "\n"
+        chunk_start = group[0][0]
+        line += text.count("\n", counted, chunk_start)
+        counted = chunk_start
+        yield prefix + text[chunk_start : group[-1][1]], prefix.count("\n"), line
+
+
+def _groups(body: list[tuple[int, int, str]], size: int) -> Iterator[list[tuple[int, int, str]]]:
+    """Consecutive blocks holding ``size`` entries each (comments ride along)."""
+    group: list[tuple[int, int, str]] = []
+    entries = 0
+    for block in body:
+        if entries == size and block[2]:
+            yield group
+            group, entries = [], 0
+        group.append(block)
+        entries += bool(block[2])
+    if group:
+        yield group
+
+
+def iter_bibtex(text: str, size: int | None = None) -> Iterator[list[ParsedEntry]]:
+    """Parse BibTeX in batches of ``size`` entries; see :func:`parse_bibtex`."""
+    size = size or BATCH_SIZE
+    import bibtexparser
+
+    seen, index = SeenInFile(), 0
+    for chunk, prefix_lines, first_line in _chunks(text, size):
+        try:
+            library = bibtexparser.parse_string(chunk, parse_stack=_middlewares())
+        except Exception as exc:  # noqa: BLE001 - unreadable; report, don't raise
+            yield [ParsedEntry(0, "", None, f"could not parse BibTeX file: {exc}")]
+            return
+        raw: list[RawEntry] = []
+        for block in library.blocks:
+            if block.start_line < prefix_lines:
+                continue  # a macro or parent repeated from elsewhere in the file
+            entry = _block_entry(block, index + len(raw) + 1, first_line - prefix_lines)
+            if entry is not None:
+                raw.append(entry)
+        index += len(raw)
+        if raw:
+            yield finish(raw, seen=seen)
+    if not index:
+        yield [ParsedEntry(0, "", None, "no BibTeX entries found")]
+
+
+def parse_bibtex(text: str) -> list[ParsedEntry]:
+    """Parse BibTeX text; failed blocks and duplicate keys become refused entries."""
+    return [entry for batch in iter_bibtex(text) for entry in batch]
+
+
+def _block_entry(block: Any, index: int, line_offset: int = 0) -> RawEntry | None:
+    """The raw entry for one bibtexparser block; None for comments, @string and the like."""
+    kind = type(block).__name__
+    line = block.start_line + 1 + line_offset
+    if kind == "DuplicateBlockKeyBlock":
+        return RawEntry.refused(
+            index,
+            block.key,
+            f"duplicate key {block.key!r} (line {line}): an earlier entry already uses it",
+        )
+    if kind.endswith("ErrorBlock") or kind.endswith("FailedBlock"):
+        raw_text = getattr(block, "raw", "") or ""
+        if not raw_text.lstrip().startswith("@"):
+            return None
+        key_match = re.match(r"\s*@\w+\s*[{(]\s*([^,\s]+)", raw_text)
+        reason = str(getattr(block, "error", "") or "syntax error")
+        if "BlockAbortedException" in repr(getattr(block, "error", "")) or not reason:
+            reason = "unterminated entry (missing closing brace?)"
+        return RawEntry.refused(
+            index,
+            key_match.group(1) if key_match else "",
+            f"could not parse entry at line {line}: {reason}",
+        )
+    if kind != "Entry":
+        return None
+    try:
+        record, warnings = _bibtex_record(block)
+    except Exception as exc:  # noqa: BLE001 - one odd entry must not stop the rest
+        return RawEntry.refused(index, block.key, f"could not read entry: {exc}")
+    return RawEntry(index, block.key, record, None, warnings)
