@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db
 
 def _stored_files() -> set[str]:
     root = Path(settings.MEDIA_ROOT)
-    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+    if not root.exists():
+        return set()
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
 def _upload(actor, data=None, **words) -> Figure:
@@ -176,7 +178,8 @@ def test_only_editors_upload(reviewer):
 
 
 def test_figure_renders_as_responsive_figure_with_caption_and_credit(editor):
-    figure = _upload(editor, image_bytes("PNG", (2000, 1000)), caption="Axial <FLAIR>", credit="NHS")
+    data = image_bytes("PNG", (2000, 1000))
+    figure = _upload(editor, data, caption="Axial <FLAIR>", credit="NHS")
 
     html = render_body(f"Intro.\n\n![](figure:{figure.pk})\n\nAfter.\n").html
 
