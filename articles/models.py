@@ -413,7 +413,9 @@ class Figure(models.Model):
     @property
     def marker(self) -> str:
         """What an editor writes in the Markdown to show this figure."""
-        return f"![{self.alt_text}](figure:{self.pk})"
+        alt = " ".join(self.alt_text.split()).replace("\\", "\\\\")
+        alt = alt.replace("[", "\\[").replace("]", "\\]")
+        return f"![{alt}](figure:{self.pk})"
 
     @property
     def label(self) -> str:
