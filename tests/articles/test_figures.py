@@ -319,3 +319,39 @@ def test_body_without_figures_hashes_as_before(editor):
     assert revision.content_hash == ArticleRevision.hash_content(
         title=revision.title, summary="", body="Plain.", intentional={}
     )
+
+
+# --- storage settings ----------------------------------------------------------------------
+
+
+def _storage_setting(**env) -> str:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.STORAGES['default']['BACKEND']); "
+        "print(settings.STORAGES['default'].get('OPTIONS', {}).get('bucket_name', ''))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "AWS_"))},
+            "DJANGO_SETTINGS_MODULE": "reviewsite.settings",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return result.stdout + result.stderr
+
+
+def test_storage_is_the_filesystem_by_default_and_s3_when_asked():
+    assert "django.core.files.storage.FileSystemStorage" in _storage_setting()
+    # Selected without importing boto3 (not installed here): it loads on first use only.
+    s3 = _storage_setting(REVIEWSITE_MEDIA_STORAGE="s3", AWS_STORAGE_BUCKET_NAME="figures-bkt")
+    assert "storages.backends.s3.S3Storage\nfigures-bkt" in s3
+    assert "ImproperlyConfigured" in _storage_setting(REVIEWSITE_MEDIA_STORAGE="ftp")
