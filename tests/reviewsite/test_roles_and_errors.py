@@ -8,11 +8,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import URLPattern, reverse
 
 from articles import urls as article_urls
+from articles.services import figure_upload
 from reviewsite import errors
 from reviewsite.http_errors import status_for
 from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
 from tests import factories
-from tests.helpers import client_for, make_article
+from tests.helpers import client_for, image_bytes, make_article, upload
 from workflows import urls as workspace_urls
 from workflows.forms import ApprovalForm
 
@@ -23,6 +24,7 @@ POST_ONLY = {
     "article-action": {"comment": "Checked."},
     "source-import": {},
     "source-status": {"status": "corrected", "reason": "Erratum published."},
+    "figure-replace": {},
 }
 
 
@@ -46,6 +48,7 @@ def test_a_superuser_opens_every_workspace_and_staff_reader_page(client, superus
     reviewer = factories.reviewer(username="checker")
     article = make_article(editor=editor, reviewer=reviewer, state="approved")
     source = factories.SourceFactory(key="trapp1998")
+    figure = figure_upload(actor=editor, file=upload(image_bytes()), alt_text="A scan")
     client.force_login(superuser)
     routes = [
         (p.name, "workflows") for p in workspace_urls.urlpatterns if isinstance(p, URLPattern)
@@ -55,7 +58,10 @@ def test_a_superuser_opens_every_workspace_and_staff_reader_page(client, superus
         kwargs = {}
         pattern = str(next(p.pattern for p in _patterns(namespace) if p.name == name))
         if "<int:pk>" in pattern:
-            kwargs["pk"] = source.pk if pattern.startswith("sources/") else article.pk
+            by_prefix = {"sources/": source.pk, "figures/": figure.pk}
+            kwargs["pk"] = next(
+                (pk for prefix, pk in by_prefix.items() if pattern.startswith(prefix)), article.pk
+            )
         if "<slug:action>" in pattern:
             kwargs["action"] = "archive"
         url = reverse(f"{namespace}:{name}", kwargs=kwargs)
