@@ -125,11 +125,15 @@ def test_editor_uploads_inserts_and_previews_a_figure(
 
     # Pages without a flash message: the workspace shows each message twice, in two
     # lists (issue 14, item 5), which axe reports as a list problem; not a figure one.
-    for path in ("/workspace/figures/", f"/workspace/articles/{article.pk}/edit/"):
+    for path, name in (
+        ("/workspace/figures/", "figure-list"),
+        (f"/workspace/figures/{figure.pk}/", "figure-detail"),
+        (f"/workspace/articles/{article.pk}/edit/", "figure-picker"),
+        (f"/workspace/articles/{article.pk}/review/", "figure-review"),
+    ):
         page.goto(f"{live_server.url}{path}")
         assert serious_violations(page) == [], path
-    page.goto(f"{live_server.url}/workspace/articles/{article.pk}/review/")
-    assert serious_violations(page) == []
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
     assert csp_errors == []
     assert broken == []
