@@ -384,12 +384,12 @@ def _validate_words(*, alt_text: str, decorative: bool, caption: str, credit: st
         raise ValidationError(errors)
 
 
-def _store_files(figure: Figure, processed: ProcessedImage) -> list[str]:
-    """Save the full-size copy and the sizes beside it; return every stored name."""
+def _store_files(figure: Figure, processed: ProcessedImage, stored: list[str]) -> list[str]:
+    """Save the full-size copy and the sizes beside it, adding each name to ``stored``."""
     ext = processed.extension
     figure.file_hash = processed.sha256
     figure.file.save(f"full.{ext}", ContentFile(processed.full.data), save=False)
-    stored = [figure.file.name]
+    stored.append(figure.file.name)
     folder = figure.file.name.rsplit("/", 1)[0]
     storage = figure.file.storage
     sizes = []
@@ -404,9 +404,10 @@ def _store_files(figure: Figure, processed: ProcessedImage) -> list[str]:
 
 
 def _stored(figure: Figure, processed: ProcessedImage) -> None:
-    """Store the files, then the row; if the row fails, the files go too (nothing half-stored)."""
-    names = _store_files(figure, processed)
+    """Store the files, then the row; if either fails, the files go too (nothing half-stored)."""
+    names: list[str] = []
     try:
+        names = _store_files(figure, processed, names)
         with transaction.atomic():
             figure.save()
     except Exception:

@@ -19,6 +19,9 @@ class RevisionSerializer(serializers.ModelSerializer):
 
     author = serializers.CharField(source="author.username", read_only=True)
     citations = CitationSerializer(many=True, read_only=True)
+    figures = serializers.SerializerMethodField(
+        help_text="The figures the body shows, as rendered: id, file hash, src, alt, caption."
+    )
 
     class Meta:
         model = ArticleRevision
@@ -34,6 +37,14 @@ class RevisionSerializer(serializers.ModelSerializer):
             "citations",
             "unresolved_markers",
             "intentional_citations",
+            "figures",
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_figures(self, revision) -> list[dict]:
+        return [
+            {"id": int(f["ref"]), **{k: v for k, v in f.items() if k != "ref"}}
+            for f in revision.figures
         ]
 
 

@@ -355,3 +355,15 @@ def test_storage_is_the_filesystem_by_default_and_s3_when_asked():
     s3 = _storage_setting(REVIEWSITE_MEDIA_STORAGE="s3", AWS_STORAGE_BUCKET_NAME="figures-bkt")
     assert "storages.backends.s3.S3Storage\nfigures-bkt" in s3
     assert "ImproperlyConfigured" in _storage_setting(REVIEWSITE_MEDIA_STORAGE="ftp")
+
+
+def test_a_failed_save_leaves_no_files_behind(editor, monkeypatch):
+    from django.db import DatabaseError
+
+    def refuse(self, *args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(Figure, "save", refuse)
+    with pytest.raises(DatabaseError):
+        _upload(editor, image_bytes("PNG", (1200, 600)))
+    assert _stored_files() == set()

@@ -103,3 +103,15 @@ def test_figures_are_in_the_schema(client):
     schema = client.get("/api/schema/").content.decode()
     assert "/api/v1/figures/" in schema and "/api/v1/figures/{id}/" in schema
     assert "multipart/form-data" in schema
+
+
+def test_revisions_list_the_figures_they_show(editor):
+    from tests.helpers import make_article
+
+    figure = figure_upload(actor=editor, file=upload(image_bytes()), alt_text="A scan")
+    article = make_article(editor=editor, body=f"![](figure:{figure.pk})\n")
+    response = client_for(editor).get(f"/api/v1/articles/{article.pk}/revisions/")
+    assert response.status_code == 200
+    (shown,) = response.json()["results"][0]["figures"]
+    assert shown["id"] == figure.pk and shown["file_hash"] == figure.file_hash
+    assert shown["alt"] == "A scan" and shown["src"].startswith("/media/figures/")
