@@ -2,7 +2,14 @@
 
 from django.contrib import admin
 
-from .models import Article, ArticleRevision, EditorialPolicy, ReviewerProfile, RevisionCitation
+from .models import (
+    Article,
+    ArticleRevision,
+    EditorialPolicy,
+    Figure,
+    ReviewerProfile,
+    RevisionCitation,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -96,3 +103,12 @@ class ReviewerProfileAdmin(admin.ModelAdmin):
 @admin.register(EditorialPolicy)
 class EditorialPolicyAdmin(admin.ModelAdmin):
     list_display = ["__str__", "updated_by", "updated_at"]
+
+
+@admin.register(Figure)
+class FigureAdmin(ReadOnlyAdmin):
+    """Uploads and replacements go through the workspace or the API (the image checks)."""
+
+    list_display = ["id", "alt_text", "decorative", "width", "height", "uploaded_by", "created_at"]
+    list_select_related = ["uploaded_by"]
+    search_fields = ["alt_text", "caption", "credit"]

@@ -237,6 +237,8 @@ class ArticleRevision(models.Model):
     body_html = models.TextField(blank=True)
     headings = models.JSONField(default=list, blank=True)
     unresolved_markers = models.JSONField(default=list, blank=True)
+    # The figures the body shows, as rendered: [{"id", "file_hash", "src", "alt", ...}].
+    figures = models.JSONField(default=list, blank=True)
     # Keys cited on purpose despite a retracted/withdrawn status: {key: reason}.
     intentional_citations = models.JSONField(default=dict, blank=True)
     # Who the revision is written for and where it is filed: reviewed with the content,
@@ -280,10 +282,19 @@ class ArticleRevision(models.Model):
         return {name: getattr(self, name) for name in self.METADATA_FIELDS}
 
     @staticmethod
-    def hash_content(*, title: str, summary: str, body: str, intentional: dict) -> str:
-        """SHA-256 over the reviewable content."""
+    def hash_content(
+        *, title: str, summary: str, body: str, intentional: dict, figures: dict | None = None
+    ) -> str:
+        """SHA-256 over the reviewable content, including the files of the figures shown.
+
+        ``figures`` maps each figure id the body shows to its file hash; without any,
+        the hash is the one revisions made before figures existed have.
+        """
         digest = hashlib.sha256()
-        for part in (title, summary, body, repr(sorted(intentional.items()))):
+        parts = [title, summary, body, repr(sorted(intentional.items()))]
+        if figures:
+            parts.append(repr(sorted(figures.items())))
+        for part in parts:
             digest.update(part.encode("utf-8"))
             digest.update(b"\x00")
         return digest.hexdigest()
@@ -380,3 +391,60 @@ class EditorialPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Editorial policy ({self.updated_at:%Y-%m-%d})" if self.updated_at else "Policy"
+
+
+def figure_upload_to(instance: "Figure", filename: str) -> str:
+    """Content-addressed: a replaced image never overwrites the file an old revision shows."""
+    digest = instance.file_hash
+    return f"figures/{digest[:2]}/{digest}/{filename}"
+
+
+class Figure(models.Model):
+    """An uploaded image in the media library, shown in articles as ``![alt](figure:<id>)``.
+
+    ``file`` is the full-size copy the site serves (re-encoded, metadata stripped);
+    ``sizes`` lists the smaller copies made once on upload, stored beside it.
+    """
+
+    file = models.FileField(upload_to=figure_upload_to, max_length=300)
+    # [{"width": 480, "height": 320, "name": "figures/ab/abcd.../w480.png"}, ...], narrowest first
+    sizes = models.JSONField(default=list, blank=True)
+    media_type = models.CharField(max_length=50)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    # SHA-256 of the uploaded bytes; revisions showing the figure hash it with their content.
+    file_hash = models.CharField(max_length=64, db_index=True)
+    alt_text = models.TextField(blank=True)
+    decorative = models.BooleanField(
+        default=False, help_text="Adds nothing a reader needs: shown with an empty alt text."
+    )
+    caption = models.TextField(blank=True)
+    credit = models.CharField(max_length=300, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="uploaded_figures"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(alt_text="") | Q(decorative=True), name="figure_alt_or_decorative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Figure {self.pk}: {self.alt_text[:60] or 'decorative'}"
+
+    @property
+    def marker(self) -> str:
+        """What an editor writes in the Markdown to show this figure."""
+        alt = " ".join(self.alt_text.split()).replace("\\", "\\\\")
+        alt = alt.replace("[", "\\[").replace("]", "\\]")
+        return f"![{alt}](figure:{self.pk})"
+
+    @property
+    def label(self) -> str:
+        """How lists name the figure: its alt text, else its caption."""
+        return self.alt_text or self.caption or "Decorative image"

@@ -333,3 +333,15 @@ def reader_page_forget(*, article_id: int) -> None:
             for authenticated in (False, True)
         ]
     )
+
+
+def figure_library(*, query: str = ""):
+    """The media library, newest first, for lists and the editor's picker (one query)."""
+    from .models import Figure
+
+    figures = Figure.objects.select_related("uploaded_by")
+    if query:
+        figures = figures.filter(
+            Q(alt_text__icontains=query) | Q(caption__icontains=query) | Q(credit__icontains=query)
+        )
+    return figures

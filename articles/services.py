@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils.text import slugify
@@ -18,10 +19,13 @@ from citations.formatting import format_entries
 from citations.identifiers import InvalidIdentifier, normalize_doi, normalize_pmid
 from citations.markers import bound_problems, check_markers, find_markers_lenient, limit_problems
 from citations.models import Source
-from citations.rendering import render_article
+from citations.rendering import FigureImage, figure_refs, outside_images, render_article
 from citations.services import source_to_record
+from reviewsite.errors import Forbidden, NotFound
+from reviewsite.roles import is_editor
 
-from .models import Article, ArticleRevision, RevisionCitation
+from .images import FORMATS, ProcessedImage, process_image
+from .models import Article, ArticleRevision, Figure, RevisionCitation
 
 
 @dataclass(frozen=True)
@@ -119,12 +123,69 @@ class Rendering:
     citations: list[RenderedCitation]
     problems: list[dict]
     style: str
+    figures: list[dict] = ()
+
+
+def _figure_ids(refs) -> list[int]:
+    return [int(ref) for ref in refs if ref.isascii() and ref.isdigit() and len(ref) < 19]
+
+
+def figure_images(refs: list[str]) -> dict[str, FigureImage]:
+    """The figures named by ``refs`` (ids as written after ``figure:``), in one query."""
+    # Only the canonical spelling resolves ("figure:012" does not), so ids hash alike.
+    by_ref = {str(f.pk): f for f in Figure.objects.filter(pk__in=_figure_ids(refs))}
+    return {ref: figure_image(by_ref[ref]) for ref in refs if ref in by_ref}
+
+
+def figure_image(figure: Figure) -> FigureImage:
+    """What the renderer needs of ``figure``: its served files' URLs and its words."""
+    storage = figure.file.storage
+    candidates = [(size["width"], storage.url(size["name"])) for size in figure.sizes]
+    candidates.append((figure.width, figure.file.url))
+    # The src for browsers without srcset: the first size at least 960 px wide, or the full one.
+    src = next((url for width, url in candidates if width >= 960), candidates[-1][1])
+    return FigureImage(
+        src=src,
+        srcset=", ".join(f"{url} {width}w" for width, url in candidates),
+        width=figure.width,
+        height=figure.height,
+        alt="" if figure.decorative else figure.alt_text,
+        caption=figure.caption,
+        credit=figure.credit,
+        file_hash=figure.file_hash,
+    )
+
+
+def figure_fingerprint(body: str) -> dict[str, str]:
+    """{figure id: file hash} of the figures ``body`` shows: part of the content hash."""
+    refs = figure_refs(body)
+    ids = _figure_ids(refs)
+    if not ids:
+        return {}
+    hashes = {
+        str(pk): digest
+        for pk, digest in Figure.objects.filter(pk__in=ids).values_list("pk", "file_hash")
+    }
+    return {ref: hashes[ref] for ref in refs if ref in hashes}
+
+
+def content_hash(content: Content) -> str:
+    """The hash of ``content`` as a revision would carry it (figures' files included)."""
+    return ArticleRevision.hash_content(
+        title=content.title,
+        summary=content.summary,
+        body=content.body,
+        intentional=content.intentional,
+        figures=figure_fingerprint(content.body),
+    )
 
 
 def render_body(body: str) -> Rendering:
     """Resolve the markers of ``body``, number them, render it and format its references."""
     sources = resolve_keys(marker_keys(body))
-    rendered = render_article(body, lambda key: sources[key].pk if key in sources else None)
+    rendered = render_article(
+        body, lambda key: sources[key].pk if key in sources else None, figure_images
+    )
     by_id = {source.pk: source for source in sources.values()}
     style = settings.REVIEWSITE_CITATION_STYLE
     ordered = [by_id[c["source_id"]] for c in rendered.citations]
@@ -144,6 +205,7 @@ def render_body(body: str) -> Rendering:
         ],
         problems=bound_problems(rendered.unresolved + syntax_problems(body)),
         style=style,
+        figures=rendered.figures,
     )
 
 
@@ -154,6 +216,7 @@ def _render(revision: ArticleRevision) -> list[RevisionCitation]:
     revision.headings = rendering.headings
     revision.unresolved_markers = rendering.problems
     revision.citation_style = rendering.style
+    revision.figures = list(rendering.figures)
     intentional = revision.intentional_citations or {}
     return [
         RevisionCitation(
@@ -176,16 +239,11 @@ def syntax_problems(body: str) -> list[dict]:
 @transaction.atomic
 def revision_create(*, article: Article, content: Content, author) -> ArticleRevision | None:
     """Store a new working revision, or return None if nothing changed."""
-    content_hash = ArticleRevision.hash_content(
-        title=content.title,
-        summary=content.summary,
-        body=content.body,
-        intentional=content.intentional,
-    )
+    digest = content_hash(content)
     current = article.latest_revision
     if (
         current is not None
-        and current.content_hash == content_hash
+        and current.content_hash == digest
         and current.metadata == content.metadata
     ):
         return None
@@ -197,7 +255,7 @@ def revision_create(*, article: Article, content: Content, author) -> ArticleRev
         summary=content.summary,
         body=content.body,
         intentional_citations=content.intentional,
-        content_hash=content_hash,
+        content_hash=digest,
         author=author,
         **content.metadata,
     )
@@ -214,12 +272,27 @@ def revision_create(*, article: Article, content: Content, author) -> ArticleRev
 def revision_refresh_citations(*, revision: ArticleRevision) -> ArticleRevision:
     """Re-resolve the citations of a revision that was never live (sources added since).
 
-    The content and its hash do not change; only what the markers resolve to.
+    The content does not change; only what the markers resolve to. A figure uploaded
+    since joins the hash, as it would have had it existed when the revision was made.
     """
     citations = _render(revision)
+    revision.content_hash = ArticleRevision.hash_content(
+        title=revision.title,
+        summary=revision.summary,
+        body=revision.body,
+        intentional=revision.intentional_citations or {},
+        figures={str(f["ref"]): f["file_hash"] for f in revision.figures},
+    )
     revision.save(
         _allow_update=True,
-        update_fields=["body_html", "headings", "unresolved_markers", "citation_style"],
+        update_fields=[
+            "body_html",
+            "headings",
+            "unresolved_markers",
+            "citation_style",
+            "figures",
+            "content_hash",
+        ],
     )
     RevisionCitation.objects.filter(revision=revision).delete()
     for citation in citations:
@@ -247,6 +320,8 @@ def validate_content(content: Content) -> None:
         errors["title"] = ["Ensure this field has no more than 300 characters."]
     if too_many := limit_problems(content.body):
         errors["body"] = too_many
+    elif outside := outside_images(content.body):
+        errors["body"] = [_outside_image_message(problem) for problem in outside]
     if not isinstance(content.intentional, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and v.strip()
         for k, v in content.intentional.items()
@@ -256,3 +331,129 @@ def validate_content(content: Content) -> None:
         ]
     if errors:
         raise ValidationError(errors)
+
+
+def _outside_image_message(problem: dict) -> str:
+    return (
+        f"Line {problem['line']}: the image {problem['image']!r} is not on this site, and "
+        "pages show only images uploaded here. Upload it under Figures in the workspace "
+        "(or POST /api/v1/figures/) and write ![description](figure:<id>) instead."
+    )
+
+
+# --- figures ---------------------------------------------------------------------------
+
+#: The longest caption, credit and alt text accepted, in characters.
+FIGURE_TEXT_LIMITS = {"alt_text": 1000, "caption": 2000, "credit": 300}
+
+
+def _read_upload(file) -> bytes:
+    """At most one byte over the limit, so an oversized upload is refused without reading it all."""
+    from .images import MAX_UPLOAD_BYTES
+
+    if file is None:
+        raise ValidationError({"file": ["Choose an image file to upload."]})
+    if getattr(file, "size", None) and file.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            {
+                "file": [
+                    f"The file is {file.size / 1024 / 1024:.1f} MB; figures may be at most "
+                    f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB. Export a smaller image."
+                ]
+            }
+        )
+    if hasattr(file, "seek"):
+        file.seek(0)
+    return file.read(MAX_UPLOAD_BYTES + 1)
+
+
+def _validate_words(*, alt_text: str, decorative: bool, caption: str, credit: str) -> None:
+    errors = {}
+    if not decorative and not alt_text.strip():
+        errors["alt_text"] = [
+            "Describe the image for readers who cannot see it, or mark it decorative "
+            "if it adds nothing they need."
+        ]
+    for name, value in (("alt_text", alt_text), ("caption", caption), ("credit", credit)):
+        limit = FIGURE_TEXT_LIMITS[name]
+        if len(value) > limit:
+            errors.setdefault(name, []).append(
+                f"Ensure this field has no more than {limit} characters."
+            )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _store_files(figure: Figure, processed: ProcessedImage, stored: list[str]) -> list[str]:
+    """Save the full-size copy and the sizes beside it, adding each name to ``stored``."""
+    ext = processed.extension
+    figure.file_hash = processed.sha256
+    figure.file.save(f"full.{ext}", ContentFile(processed.full.data), save=False)
+    stored.append(figure.file.name)
+    folder = figure.file.name.rsplit("/", 1)[0]
+    storage = figure.file.storage
+    sizes = []
+    for size in processed.sizes:
+        name = storage.save(f"{folder}/w{size.width}.{ext}", ContentFile(size.data))
+        stored.append(name)
+        sizes.append({"width": size.width, "height": size.height, "name": name})
+    figure.sizes = sizes
+    figure.media_type = FORMATS[processed.format][1]
+    figure.width, figure.height = processed.width, processed.height
+    return stored
+
+
+def _stored(figure: Figure, processed: ProcessedImage) -> None:
+    """Store the files, then the row; if either fails, the files go too (nothing half-stored)."""
+    names: list[str] = []
+    try:
+        names = _store_files(figure, processed, names)
+        with transaction.atomic():
+            figure.save()
+    except Exception:
+        for name in names:
+            figure.file.storage.delete(name)
+        raise
+
+
+def figure_upload(
+    *,
+    actor,
+    file,
+    alt_text: str = "",
+    decorative: bool = False,
+    caption: str = "",
+    credit: str = "",
+) -> Figure:
+    """Check an uploaded image, make its served sizes once, and add it to the media library."""
+    if not is_editor(actor):
+        raise Forbidden("Only Editors or Managing editors may upload figures.")
+    alt_text, caption, credit = alt_text.strip(), caption.strip(), credit.strip()
+    _validate_words(alt_text=alt_text, decorative=decorative, caption=caption, credit=credit)
+    processed = process_image(_read_upload(file))
+    figure = Figure(
+        alt_text=alt_text,
+        decorative=decorative,
+        caption=caption,
+        credit=credit,
+        uploaded_by=actor,
+    )
+    _stored(figure, processed)
+    return figure
+
+
+def figure_replace(*, actor, figure_id: int, file) -> Figure:
+    """Put a new image in place of a figure's; revisions showing it need a new review.
+
+    The old files stay: revisions rendered before keep showing the image that was
+    reviewed, and the next save of an article showing the figure hashes the new file.
+    """
+    if not is_editor(actor):
+        raise Forbidden("Only Editors or Managing editors may replace figures.")
+    processed = process_image(_read_upload(file))
+    with transaction.atomic():
+        figure = Figure.objects.select_for_update().filter(pk=figure_id).first()
+        if figure is None:
+            raise NotFound(f"No figure {figure_id}.")
+        _stored(figure, processed)
+    return figure

@@ -16,4 +16,5 @@ urlpatterns = [
     path("editorial-policy/edit/", views.editorial_policy_edit, name="editorial-policy-edit"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("feed/", LatestApprovalsFeed(), name="feed"),
+    path("media/<path:path>", views.media_file, name="media"),
 ]

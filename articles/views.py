@@ -29,6 +29,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import http_date
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_safe
+from django.views.static import serve
 from markdown_it import MarkdownIt
 
 from citations.formatting import reference_links
@@ -506,4 +507,21 @@ def editorial_policy_edit(request: HttpRequest) -> HttpResponse:
         request, "articles/editorial_policy_form.html", {"form": form, "current": current}
     )
     response.headers["Cache-Control"] = "no-store, private"
+    return response
+
+
+# --- figure files ------------------------------------------------------------------------------
+
+
+@require_safe
+def media_file(request: HttpRequest, path: str) -> HttpResponse:
+    """A stored figure file, from the filesystem storage (``REVIEWSITE_MEDIA_STORAGE``).
+
+    Names are content-addressed, so a file never changes: browsers may keep it for a
+    year. With S3 storage the bucket serves the files and this is a 404.
+    """
+    if settings.REVIEWSITE_MEDIA_STORAGE != "filesystem" or not path.startswith("figures/"):
+        raise Http404("No such file.")
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response

@@ -23,13 +23,20 @@ backlinks. Numbers hidden inside a collapsed range get an empty
 ``<span id="cite-2-k">`` so their backlinks still land on the marker. A locator
 is shown after its number (``3(p. 12)``) and such numbers are not collapsed.
 Unresolved keys render as ``<span class="citation-missing">[?]</span>``.
+
+Figures: an image whose target is ``figure:<id>`` and that stands alone in its
+paragraph renders as ``<figure>`` with a responsive ``<img srcset sizes>`` and a
+``<figcaption>``, from the :class:`FigureImage` the caller's ``figures`` callback
+gives for each id (this module knows nothing of where figures are stored). Every
+other image (another site's, a ``data:`` URL) and raw ``<img>`` HTML is reported
+by :func:`outside_images`; such images never render.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -50,7 +57,22 @@ from citations.markers import (
 )
 from citations.numbering import EN_DASH, number_citations, number_groups
 
-__all__ = ["RenderedBody", "citation_plugin", "render_article", "sanitize_html", "slugify"]
+__all__ = [
+    "FIGURE_PREFIX",
+    "FigureImage",
+    "RenderedBody",
+    "citation_plugin",
+    "figure_refs",
+    "outside_images",
+    "render_article",
+    "sanitize_html",
+    "slugify",
+]
+
+#: An image target naming an uploaded figure: ``![alt](figure:12)``.
+FIGURE_PREFIX = "figure:"
+#: The reading column is at most this wide (reviewsite/static/css/site.css).
+FIGURE_SIZES = "(max-width: 48rem) 100vw, 48rem"
 
 _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _ALLOWED_TAGS = _HEADING_TAGS | {
@@ -60,6 +82,8 @@ _ALLOWED_TAGS = _HEADING_TAGS | {
     "code",
     "del",
     "em",
+    "figcaption",
+    "figure",
     "hr",
     "img",
     "li",
@@ -81,7 +105,9 @@ _ALLOWED_TAGS = _HEADING_TAGS | {
 }
 _ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "id", "class", "title"},
-    "img": {"src", "alt", "title"},
+    # Only figures render images (served from this site); see _render_figure.
+    "img": {"src", "srcset", "sizes", "alt", "width", "height", "loading", "decoding"},
+    "figure": {"class"},
     "sup": {"class", "id"},
     "span": {"class", "id", "title"},
     "code": {"class"},
@@ -117,6 +143,22 @@ class RenderedBody:
     citations: list[dict[str, Any]] = field(default_factory=list)
     backlinks: dict[int, list[str]] = field(default_factory=dict)
     unresolved: list[dict[str, Any]] = field(default_factory=list)
+    #: The figures shown, in order of first appearance: ``{"ref", **FigureImage fields}``.
+    figures: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FigureImage:
+    """What a figure renders from: the served files and the words around them."""
+
+    src: str
+    srcset: str  # "url 480w, url 960w, ..."
+    width: int
+    height: int
+    alt: str  # "" for a decorative figure
+    caption: str = ""
+    credit: str = ""
+    file_hash: str = ""
 
 
 def sanitize_html(html: str) -> str:
@@ -244,11 +286,40 @@ def _link(number: int, label: str, anchors: dict[int, str]) -> str:
     return f'<a href="#ref-{number}" id="{anchors[number]}">{label}</a>'
 
 
+def _render_figure(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """A ``figure:<id>`` image standing alone: ``<figure>``, responsive ``<img>``, caption."""
+    token = tokens[idx]
+    image: FigureImage = token.meta["figure"]
+    written = self.renderInlineAsText(token.children or [], options, env).strip()
+    alt = written or image.alt
+    img = (
+        f'<img src="{escape(image.src)}" srcset="{escape(image.srcset)}" '
+        f'sizes="{FIGURE_SIZES}" width="{image.width}" height="{image.height}" '
+        f'alt="{escape(alt)}" loading="lazy" decoding="async">'
+    )
+    words = []
+    if image.caption:
+        words.append(escape(image.caption))
+    if image.credit:
+        words.append(f'<span class="figure-credit">{escape(image.credit)}</span>')
+    caption = f"<figcaption>{' '.join(words)}</figcaption>" if words else ""
+    return f'<figure class="figure">{img}{caption}</figure>\n'
+
+
+def _render_image_refused(
+    self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
+) -> str:
+    """An image that may not show (another site's, unknown figure): a visible placeholder."""
+    return '<span class="figure-missing">[image not shown]</span>'
+
+
 def citation_plugin(md: MarkdownIt) -> None:
     """markdown-it plugin: citation markers as tokens, and heading ids."""
     md.inline.ruler.before("link", "citation", _citation_rule)
     md.core.ruler.after("inline", "heading_ids", _heading_ids_rule)
     md.add_render_rule("citation", _render_citation)
+    md.add_render_rule("figure", _render_figure)
+    md.add_render_rule("image", _render_image_refused)
 
 
 def _build_markdown() -> MarkdownIt:
@@ -258,6 +329,115 @@ def _build_markdown() -> MarkdownIt:
 
 
 _MD = _build_markdown()
+# Only to find raw HTML images that the renderer (html disabled) would show as text.
+_MD_HTML = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+_RAW_IMG = re.compile(r"<img\b", re.IGNORECASE)
+
+
+def _images(tokens: Sequence[Token]):
+    """Each image token with its inline block: ``(block, index in children, token)``."""
+    for block in tokens:
+        if block.type != "inline":
+            continue
+        for index, child in enumerate(block.children or []):
+            if child.type == "image":
+                yield block, index, child
+
+
+def _line(block: Token) -> int:
+    return block.map[0] + 1 if block.map else 0
+
+
+def figure_refs(markdown: str) -> list[str]:
+    """The figure ids (text after ``figure:``) the body refers to, in order, once each."""
+    refs: dict[str, None] = {}
+    for _, _, image in _images(_MD.parse(markdown, {})):
+        src = image.attrGet("src") or ""
+        if src.startswith(FIGURE_PREFIX):
+            refs.setdefault(src[len(FIGURE_PREFIX) :], None)
+    return list(refs)
+
+
+def outside_images(markdown: str) -> list[dict[str, Any]]:
+    """Images the site refuses to show: other sites' (or ``data:``) and raw ``<img>`` HTML.
+
+    Each as ``{"line", "image"}``, in order; code spans and blocks are not images.
+    """
+    found = []
+    for block, _, image in _images(_MD.parse(markdown, {})):
+        src = image.attrGet("src") or ""
+        if not src.startswith(FIGURE_PREFIX):
+            found.append({"line": _line(block), "image": src[:200]})
+    for token in _MD_HTML.parse(markdown, {}):
+        parts = [token] if token.type == "html_block" else []
+        if token.type == "inline":
+            parts = [c for c in token.children or [] if c.type == "html_inline"]
+        for part in parts:
+            if _RAW_IMG.search(part.content):
+                found.append({"line": _line(token), "image": part.content.strip()[:200]})
+    return sorted(found, key=lambda problem: problem["line"])
+
+
+def _place_figures(
+    tokens: Sequence[Token], figures: Callable[[list[str]], Mapping[str, FigureImage]] | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Turn each lone ``figure:<id>`` image into a ``figure`` token; report the rest.
+
+    Returns (figures shown, problems). A paragraph holding only the figure loses its
+    ``<p>``, since ``<figure>`` may not sit inside one.
+    """
+    found = list(_images(tokens))
+    refs = [
+        image.attrGet("src")[len(FIGURE_PREFIX) :]
+        for _, _, image in found
+        if (image.attrGet("src") or "").startswith(FIGURE_PREFIX)
+    ]
+    resolved = figures(list(dict.fromkeys(refs))) if (figures and refs) else {}
+    shown: dict[str, dict[str, Any]] = {}
+    problems: list[dict[str, Any]] = []
+    index_of = {id(token): i for i, token in enumerate(tokens)}
+    for block, _, image in found:
+        src = image.attrGet("src") or ""
+        written = "![" + _plain_text(image.children or []) + "](" + src + ")"
+        where = {"marker": written, "position": -1, "line": _line(block), "column": 0}
+        if not src.startswith(FIGURE_PREFIX):
+            problems.append(
+                {
+                    **where,
+                    "key": "",
+                    "error": "Images from other sites are not shown; upload the image as a "
+                    "figure and write ![alt](figure:<id>).",
+                }
+            )
+            continue
+        ref = src[len(FIGURE_PREFIX) :]
+        if ref not in resolved:
+            problems.append({**where, "key": src, "error": f"No figure has the id {ref!r}."})
+            continue
+        children = [
+            c for c in block.children or [] if not (c.type == "text" and not c.content.strip())
+        ]
+        at = index_of[id(block)]
+        alone = (
+            children == [image]
+            and 0 < at < len(tokens) - 1
+            and tokens[at - 1].type == "paragraph_open"
+            and tokens[at + 1].type == "paragraph_close"
+        )
+        if not alone:
+            problems.append(
+                {
+                    **where,
+                    "key": src,
+                    "error": "Put the figure on a line of its own, with a blank line around it.",
+                }
+            )
+            continue
+        tokens[at - 1].hidden = tokens[at + 1].hidden = True
+        image.type = "figure"
+        image.meta["figure"] = resolved[ref]
+        shown.setdefault(ref, {"ref": ref, **resolved[ref].__dict__})
+    return list(shown.values()), problems
 
 
 # --- public entry point -------------------------------------------------------------------
@@ -293,8 +473,16 @@ def _source_markers(tokens: Sequence[Token], markdown: str) -> list[tuple[Token,
     return pairs
 
 
-def render_article(markdown: str, resolve: Callable[[str], Hashable | None]) -> RenderedBody:
-    """Render article Markdown to sanitised HTML, numbering citations via ``resolve``."""
+def render_article(
+    markdown: str,
+    resolve: Callable[[str], Hashable | None],
+    figures: Callable[[list[str]], Mapping[str, FigureImage]] | None = None,
+) -> RenderedBody:
+    """Render article Markdown to sanitised HTML, numbering citations via ``resolve``.
+
+    ``figures`` is called once with every figure id the body refers to and returns
+    those that exist; without it no figure resolves.
+    """
     cache: dict[str, Hashable | None] = {}
 
     def cached_resolve(key: str) -> Hashable | None:
@@ -326,6 +514,7 @@ def render_article(markdown: str, resolve: Callable[[str], Hashable | None]) -> 
             missing=missing,
         )
 
+    shown, figure_problems = _place_figures(tokens, figures)
     html = sanitize_html(_MD.renderer.render(tokens, _MD.options, env))
     return RenderedBody(
         html=html,
@@ -344,5 +533,7 @@ def render_article(markdown: str, resolve: Callable[[str], Hashable | None]) -> 
                 "key": u.key,
             }
             for u in numbering.unresolved
-        ],
+        ]
+        + figure_problems,
+        figures=shown,
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from reviewsite.cache import cache_settings
@@ -147,8 +148,34 @@ STATICFILES_DIRS = [BASE_DIR / "reviewsite" / "static"]
 # Serve straight from the apps' static folders when collectstatic has not run (development,
 # tests); production runs collectstatic and serves the hashed, compressed copies.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+# --- Media (uploaded figures; README "Figures") -------------------------------------
+# Local files by default; REVIEWSITE_MEDIA_STORAGE=s3 stores them in an S3-compatible
+# bucket through django-storages (needs boto3: `pip install "django-storages[s3]"`).
+MEDIA_ROOT = env.str("REVIEWSITE_MEDIA_ROOT", default=str(BASE_DIR / "media"))
+MEDIA_URL = env.str("REVIEWSITE_MEDIA_URL", default="/media/")
+REVIEWSITE_MEDIA_STORAGE = env.str("REVIEWSITE_MEDIA_STORAGE", default="filesystem")
+if REVIEWSITE_MEDIA_STORAGE == "s3":
+    _MEDIA_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+            # Readers must get the images from this site's origin (img-src 'self'): serve
+            # the bucket under the site's host, e.g. "www.example.org/media".
+            "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default=None),
+            "location": env.str("AWS_LOCATION", default=""),
+            # Figure files are content-addressed and public once published.
+            "querystring_auth": env.bool("AWS_QUERYSTRING_AUTH", default=False),
+            "file_overwrite": False,
+        },
+    }
+elif REVIEWSITE_MEDIA_STORAGE == "filesystem":
+    _MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    raise ImproperlyConfigured("REVIEWSITE_MEDIA_STORAGE must be 'filesystem' or 's3'")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _MEDIA_STORAGE,
     "staticfiles": {
         "BACKEND": env.str(
             "DJANGO_STATICFILES_STORAGE",

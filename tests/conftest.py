@@ -58,6 +58,12 @@ def _empty_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    # Uploaded figures land in the test's own folder, never in the repository's media/.
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
 @pytest.fixture
 def editor(db):
     return factories.editor(username="eddie")

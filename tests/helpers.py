@@ -88,3 +88,22 @@ def flag_events(article, kind: str = "flag:") -> list[str]:
         .order_by("id")
         .values_list("action", flat=True)
     )
+
+
+def image_bytes(fmt: str = "PNG", size=(1200, 800), *, mode: str = "RGB", **save) -> bytes:
+    """A tiny generated image in ``fmt`` (Pillow), for figure uploads."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new(mode, size, color=(30, 120, 200) if mode == "RGB" else 0)
+    out = io.BytesIO()
+    image.save(out, format=fmt, **save)
+    return out.getvalue()
+
+
+def upload(data: bytes, name: str = "figure.png", content_type: str = "image/png"):
+    """``data`` as Django's uploaded file, as a form or the API would hand it over."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type=content_type)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from articles.models import Article, ArticleRevision, RevisionCitation
 from articles.services import (
     Content,
+    content_hash,
     revision_create,
     revision_refresh_citations,
     unique_slug,
@@ -308,14 +309,9 @@ def article_edit(
             intentional=changes.get("intentional_citations", current.intentional_citations),
             **{f: changes.get(f, getattr(current, f)) for f in _META_FIELDS},
         )
-        content_changed = current.metadata != content.metadata or (
-            current.content_hash
-            != ArticleRevision.hash_content(
-                title=content.title,
-                summary=content.summary,
-                body=content.body,
-                intentional=content.intentional,
-            )
+        # content_hash covers the files of the figures shown: a replaced image is a change.
+        content_changed = (
+            current.metadata != content.metadata or current.content_hash != content_hash(content)
         )
         settings_changed = {
             f: changes[f]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import figure_views, views
 
 app_name = "workflows"
 urlpatterns = [
@@ -18,4 +18,8 @@ urlpatterns = [
     path("sources/<int:pk>/", views.source_detail, name="source-detail"),
     path("sources/<int:pk>/status/", views.source_status, name="source-status"),
     path("sources/<int:pk>/check/", views.source_check, name="source-check"),
+    path("figures/", figure_views.figure_list, name="figure-list"),
+    path("figures/new/", figure_views.figure_create, name="figure-create"),
+    path("figures/<int:pk>/", figure_views.figure_detail, name="figure-detail"),
+    path("figures/<int:pk>/replace/", figure_views.figure_replace_view, name="figure-replace"),
 ]

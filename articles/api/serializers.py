@@ -1,8 +1,9 @@
 """Output shapes of articles, revisions and their citations."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from articles.models import Article, ArticleRevision, RevisionCitation
+from articles.models import Article, ArticleRevision, Figure, RevisionCitation
 
 
 class CitationSerializer(serializers.ModelSerializer):
@@ -29,6 +30,9 @@ class RevisionSerializer(serializers.ModelSerializer):
 
     author = serializers.CharField(source="author.username", read_only=True)
     citations = CitationSerializer(many=True, read_only=True)
+    figures = serializers.SerializerMethodField(
+        help_text="The figures the body shows, as rendered: id, file hash, src, alt, caption."
+    )
 
     class Meta:
         model = ArticleRevision
@@ -44,6 +48,14 @@ class RevisionSerializer(serializers.ModelSerializer):
             "citations",
             "unresolved_markers",
             "intentional_citations",
+            "figures",
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_figures(self, revision) -> list[dict]:
+        return [
+            {"id": int(f["ref"]), **{k: v for k, v in f.items() if k != "ref"}}
+            for f in revision.figures
         ]
 
 
@@ -76,3 +88,72 @@ class CitingArticleSerializer(serializers.ModelSerializer):
 
     def get_cited_in_working(self, article) -> bool:
         return article.latest_revision_id in self.context["citing_revisions"]
+
+
+class FigureInputSerializer(serializers.Serializer):
+    """Multipart body of ``POST /figures/``; the service checks the image itself."""
+
+    file = serializers.FileField(
+        help_text="PNG, JPEG or WebP (judged by decoding), at most 5 MB and 40 million "
+        "pixels. SVG is refused."
+    )
+    alt_text = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=True,
+        help_text="What the image shows, for readers who cannot see it. Required unless "
+        "`decorative`.",
+    )
+    decorative = serializers.BooleanField(
+        required=False, default=False, help_text="The image adds nothing a reader needs."
+    )
+    caption = serializers.CharField(required=False, allow_blank=True, default="")
+    credit = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class FigureSizeSerializer(serializers.Serializer):
+    """One stored responsive size."""
+
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    url = serializers.CharField()
+
+
+class FigureSerializer(serializers.ModelSerializer):
+    """A figure's metadata and the URLs of its served files."""
+
+    url = serializers.SerializerMethodField(help_text="The full-size copy (metadata stripped).")
+    sizes = serializers.SerializerMethodField()
+    marker = serializers.CharField(read_only=True, help_text="What to write in the Markdown.")
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True)
+
+    class Meta:
+        model = Figure
+        fields = [
+            "id",
+            "url",
+            "media_type",
+            "width",
+            "height",
+            "file_hash",
+            "sizes",
+            "alt_text",
+            "decorative",
+            "caption",
+            "credit",
+            "marker",
+            "uploaded_by",
+            "created_at",
+        ]
+
+    def get_url(self, figure) -> str:
+        return figure.file.url
+
+    @extend_schema_field(FigureSizeSerializer(many=True))
+    def get_sizes(self, figure) -> list[dict]:
+        storage = figure.file.storage
+        return [
+            {"width": s["width"], "height": s["height"], "url": storage.url(s["name"])}
+            for s in figure.sizes
+        ]

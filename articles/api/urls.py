@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import CitingArticlesView
+from .views import CitingArticlesView, FigureDetailView, FigureListCreateView
 
 urlpatterns = [
     path(
@@ -10,4 +10,6 @@ urlpatterns = [
         CitingArticlesView.as_view(),
         name="source-citing-articles",
     ),
+    path("figures/", FigureListCreateView.as_view(), name="figure-list"),
+    path("figures/<int:pk>/", FigureDetailView.as_view(), name="figure-detail"),
 ]

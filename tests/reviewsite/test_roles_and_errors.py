@@ -8,12 +8,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import URLPattern, reverse
 
 from articles import urls as article_urls
+from articles.services import figure_upload
 from citations.models import ImportJob
 from reviewsite import errors
 from reviewsite.http_errors import status_for
 from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
 from tests import factories
-from tests.helpers import client_for, make_article
+from tests.helpers import client_for, image_bytes, make_article, upload
 from workflows import urls as workspace_urls
 from workflows.forms import ApprovalForm
 
@@ -25,6 +26,7 @@ POST_ONLY = {
     "source-import": {},
     "source-status": {"status": "corrected", "reason": "Erratum published."},
     "source-check": {},
+    "figure-replace": {},
 }
 
 
@@ -51,6 +53,8 @@ def test_a_superuser_opens_every_workspace_and_staff_reader_page(client, superus
     job = ImportJob.objects.create(created_by=superuser, filename="library.bib")
     # Which object each kind of route is given, most specific prefix first.
     objects = [("sources/imports/", job.pk), ("sources/", source.pk), ("", article.pk)]
+    figure = figure_upload(actor=editor, file=upload(image_bytes()), alt_text="A scan")
+    objects.insert(0, ("figures/", figure.pk))
     client.force_login(superuser)
     routes = [
         (p.name, "workflows") for p in workspace_urls.urlpatterns if isinstance(p, URLPattern)

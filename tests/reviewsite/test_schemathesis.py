@@ -61,6 +61,9 @@ KNOWN_GAPS = {
     ("POST /api/v1/sources/import/", "RejectedPositiveData"): (
         "a generated file is not a citation file the importers can read"
     ),
+    ("POST /api/v1/figures/", "RejectedPositiveData"): (
+        "a generated file is not a PNG, JPEG or WebP image (and is sent as a text part)"
+    ),
     ("POST /api/v1/sources/lookup/", "RejectedPositiveData"): (
         "lookup is disabled in the tests (400 naming REVIEWSITE_LOOKUP_ENABLED)"
     ),
