@@ -21,7 +21,7 @@ from citations.models import Source
 from citations.rendering import render_article
 from citations.services import source_to_record
 
-from .models import Article, ArticleRevision, RevisionCitation
+from .models import Article, ArticleRevision, ReviewerProfile, RevisionCitation
 
 
 @dataclass(frozen=True)
@@ -225,3 +225,67 @@ def validate_content(content: Content) -> None:
         ]
     if errors:
         raise ValidationError(errors)
+
+
+#: Profile fields a managing editor may change through the API and the workspace.
+PROFILE_FIELDS = (
+    "display_name",
+    "credentials",
+    "specialty",
+    "bio",
+    "registration_body",
+    "registration_number",
+    "credentials_expire_on",
+)
+#: Changing one of these voids an earlier verification (it vouched for other details).
+_VERIFIED_FIELDS = ("credentials", "registration_body", "registration_number")
+
+
+@transaction.atomic
+def reviewer_profile_update(
+    *, user_id: int, actor, changes: dict, verify: bool | None = None
+) -> ReviewerProfile:
+    """Managing editors edit a reviewer's profile and verify (or revoke) credentials.
+
+    ``verify=True`` stamps ``credentials_verified_at`` / ``_by`` with now and the actor;
+    ``verify=False`` revokes. Changing the credentials or registration without
+    verifying again voids the earlier verification.
+    """
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from reviewsite.errors import ActionForbidden, NotFound
+    from reviewsite.roles import REVIEWERS, is_managing_editor
+
+    if not is_managing_editor(actor):
+        raise ActionForbidden("Only Managing editors may edit or verify reviewer profiles.")
+    unknown = sorted(set(changes) - set(PROFILE_FIELDS))
+    if unknown:
+        raise ValidationError({name: ["Not a profile field."] for name in unknown})
+    profile = ReviewerProfile.objects.select_for_update().filter(user_id=user_id).first()
+    if profile is None:
+        user = get_user_model().objects.filter(pk=user_id, groups__name=REVIEWERS).first()
+        if user is None:
+            raise NotFound(f"No reviewer with user id {user_id}.")
+        profile = ReviewerProfile(user=user, display_name=user.get_full_name() or user.username)
+    details_changed = any(
+        f in changes and changes[f] != getattr(profile, f) for f in _VERIFIED_FIELDS
+    )
+    for field, value in changes.items():
+        setattr(profile, field, value)
+    if not profile.display_name.strip():
+        raise ValidationError({"display_name": ["This field may not be blank."]})
+    expire_on = profile.credentials_expire_on
+    if verify and expire_on is not None and expire_on < timezone.localdate():
+        raise ValidationError(
+            {"credentials_expire_on": ["These credentials have expired; give the renewal date."]}
+        )
+    if verify:
+        profile.credentials_verified_at = timezone.now()
+        profile.credentials_verified_by = actor
+    elif verify is False or details_changed:
+        profile.credentials_verified_at = None
+        profile.credentials_verified_by = None
+    profile.full_clean(exclude=["user"])
+    profile.save()
+    return profile

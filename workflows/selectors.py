@@ -5,8 +5,9 @@ from __future__ import annotations
 import difflib
 
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.utils import timezone
 
-from articles.models import Article, RevisionCitation
+from articles.models import Article, ReviewerProfile, RevisionCitation
 from citations.models import Source
 from reviewsite.roles import is_staff_member
 
@@ -16,6 +17,9 @@ S = Article.Status
 
 #: Urgency ranks of the review queue, most urgent first.
 URGENCY_RETRACTED, URGENCY_CONCERN, URGENCY_OVERDUE, URGENCY_IN_REVIEW, URGENCY_SUBMITTED = range(5)
+
+#: Credentials that expire within this many days are shown to managing editors.
+CREDENTIALS_EXPIRING_DAYS = 30
 
 _LIST_RELATED = ("latest_revision", "live_revision", "owner", "last_reviewed_by")
 
@@ -247,4 +251,24 @@ def picker_sources(*, limit: int = 500) -> list[Source]:
         Source.objects.only("id", "key", "title", "issued", "status", "authors").order_by("key")[
             :limit
         ]
+    )
+
+
+def reviewer_rows(*, today=None) -> list[dict]:
+    """Every reviewer profile with what blocks its signature ("" if nothing), one query."""
+    today = today or timezone.localdate()
+    profiles = ReviewerProfile.objects.select_related("user", "credentials_verified_by")
+    return [
+        {"profile": p, "problem": p.credential_problem(today)}
+        for p in profiles.order_by("display_name", "user_id")
+    ]
+
+
+def credentials_expiring(*, today=None) -> list[ReviewerProfile]:
+    """Verified credentials that run out within 30 days, soonest first."""
+    today = today or timezone.localdate()
+    return list(
+        ReviewerProfile.objects.expiring(today=today, within_days=CREDENTIALS_EXPIRING_DAYS)
+        .select_related("user")
+        .order_by("credentials_expire_on", "user_id")
     )

@@ -15,7 +15,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from articles.models import Article, ArticleRevision, RevisionCitation
+from articles.models import (
+    Article,
+    ArticleRevision,
+    ReviewerProfile,
+    RevisionCitation,
+    reviewer_credential_problem,
+)
 from articles.services import (
     Content,
     revision_create,
@@ -30,7 +36,15 @@ from reviewsite.roles import REVIEWERS, is_editor, is_managing_editor
 
 from . import notifications
 from .models import Approval, AuditEvent, ReviewAssignment
-from .transitions import API_ACTIONS, TRANSITIONS, Transition, allowed_actions, has_role
+from .review_record import review_record
+from .transitions import (
+    API_ACTIONS,
+    TRANSITIONS,
+    Transition,
+    allowed_actions,
+    has_role,
+    owner_problem,
+)
 
 S = Article.Status
 
@@ -102,11 +116,19 @@ def _check(transition: Transition, article: Article, actor) -> None:
     if not has_role(actor, transition):
         roles = " or ".join(sorted(transition.roles))
         raise ActionForbidden(f"Only {roles} may {transition.action} an article.")
+    problem = owner_problem(actor, transition, article)
+    if problem:
+        raise ActionForbidden(problem)
+    if transition.credentials:
+        # Read fresh: a managing editor may have verified (or revoked) them meanwhile.
+        problem = reviewer_credential_problem(actor, profile=_profile(actor))
+        if problem:
+            raise ActionForbidden(f"You may not {transition.action}: {problem}")
     if article.status not in transition.sources:
         raise TransitionNotAllowed(
             f"Cannot {transition.action} an article that is {article.status}.",
             status=article.status,
-            allowed_actions=allowed_actions(article.status, actor),
+            allowed_actions=allowed_actions(article.status, actor, article),
         )
     revision = _four_eyes_revision(transition, article) if transition.four_eyes else None
     if revision is not None and actor.pk in _contributors(article, revision):
@@ -114,6 +136,14 @@ def _check(transition: Transition, article: Article, actor) -> None:
             f"You wrote or edited this revision; nobody may {transition.four_eyes} "
             "their own work, so another reviewer must."
         )
+
+
+def _profile(actor) -> ReviewerProfile | None:
+    return (
+        ReviewerProfile.objects.filter(user_id=actor.pk)
+        .select_related("credentials_verified_by")
+        .first()
+    )
 
 
 def _lock(article_id: int) -> Article:
@@ -437,8 +467,19 @@ def article_request_changes(*, article_id: int, actor, comment: str = "") -> Art
     return _perform("request-changes", article_id, actor, apply, comment=comment)
 
 
-def article_approve(*, article_id: int, actor, comment: str = "") -> Article:
-    """under_review → approved once enough distinct reviewers approved this exact content."""
+def article_approve(
+    *,
+    article_id: int,
+    actor,
+    comment: str = "",
+    checklist: dict | None = None,
+    conflict_of_interest: dict | None = None,
+) -> Article:
+    """under_review → approved once enough distinct reviewers approved this exact content.
+
+    The reviewer confirms the checklist and declares conflicts of interest; both are
+    stored on the approval with their credentials and the cited sources' state now.
+    """
 
     def apply(article: Article) -> tuple:
         revision = article.latest_revision
@@ -447,20 +488,30 @@ def article_approve(*, article_id: int, actor, comment: str = "") -> Article:
         this_round = Approval.objects.filter(
             revision=revision,
             content_hash=revision.content_hash,
+            kind=Approval.Kind.APPROVAL,
             at__gte=article.submitted_at,
         )
         if this_round.filter(reviewer=actor).exists():
             raise TransitionNotAllowed(
                 "You have already approved this revision; another reviewer must approve it.",
                 status=article.status,
-                allowed_actions=allowed_actions(article.status, actor),
+                allowed_actions=allowed_actions(article.status, actor, article),
             )
+        record = review_record(
+            article=article,
+            revision=revision,
+            profile=_profile(actor),
+            checklist=checklist,
+            conflict_of_interest=conflict_of_interest,
+        )
         Approval.objects.create(
             article=article,
             revision=revision,
             content_hash=revision.content_hash,
             reviewer=actor,
             comment=comment,
+            kind=Approval.Kind.APPROVAL,
+            **record.as_fields(),
         )
         approvals = this_round.values("reviewer").distinct().count()
         if approvals < article.required_approvals:
@@ -513,21 +564,73 @@ def live_citation_flags(revision: ArticleRevision) -> tuple[bool, bool]:
     )
 
 
-def article_recertify(*, article_id: int, actor, comment: str = "") -> Article:
-    """approved → approved: the content is re-checked, last_reviewed moves, flags clear."""
+def article_recertify(
+    *,
+    article_id: int,
+    actor,
+    comment: str = "",
+    checklist: dict | None = None,
+    conflict_of_interest: dict | None = None,
+) -> Article:
+    """approved → approved: the content is re-checked, last_reviewed moves, flags clear.
+
+    Refused (409) while the live revision relies on a retracted or withdrawn source
+    that is not cited on purpose: that needs a changed revision and an approval.
+    """
 
     def apply(article: Article) -> tuple:
         revision = article.live_revision
+        refused = list(
+            RevisionCitation.objects.relying_on_refused()
+            .filter(revision=revision)
+            .select_related("source")
+            .order_by("number")
+        )
+        if refused:
+            cited = ", ".join(f"[{c.number}] {c.source.key} ({c.source.status})" for c in refused)
+            raise TransitionNotAllowed(
+                f"The live revision relies on {cited}; re-certifying would vouch for it. "
+                "Edit the article to drop or replace the source (or mark it intentional "
+                "with a reason) and approve the new revision.",
+                status=article.status,
+                allowed_actions=allowed_actions(article.status, actor, article),
+                sources=[c.source_id for c in refused],
+            )
+        record = review_record(
+            article=article,
+            revision=revision,
+            profile=_profile(actor),
+            checklist=checklist,
+            conflict_of_interest=conflict_of_interest,
+        )
+        Approval.objects.create(
+            article=article,
+            revision=revision,
+            content_hash=revision.content_hash,
+            reviewer=actor,
+            comment=comment,
+            kind=Approval.Kind.RECERTIFICATION,
+            **record.as_fields(),
+        )
         article.last_reviewed = timezone.now()
         article.last_reviewed_by = actor
         article.next_review_due = article.compute_next_review_due()
         article.flag_review_overdue = False
         article.flag_review_due_soon = False
-        # A reviewer re-certifying vouches for the page again, but a retracted source
-        # stays flagged until a revision that no longer cites it is approved.
         return revision, S.APPROVED
 
     return _perform("recertify", article_id, actor, apply, comment=comment)
+
+
+def article_withdraw(*, article_id: int, actor, comment: str = "") -> Article:
+    """submitted → draft: the owner (or a managing editor) takes a submission back."""
+
+    def apply(article: Article) -> tuple:
+        article.submitted_at = None
+        article.review_started_at = None
+        return article.latest_revision, S.DRAFT
+
+    return _perform("withdraw", article_id, actor, apply, comment=comment)
 
 
 def article_archive(*, article_id: int, actor, comment: str = "") -> Article:
@@ -549,6 +652,7 @@ def article_restore(*, article_id: int, actor, comment: str = "") -> Article:
 
 _SERVICES = {
     "submit": article_submit,
+    "withdraw": article_withdraw,
     "start-review": article_start_review,
     "request-changes": article_request_changes,
     "approve": article_approve,
@@ -560,9 +664,30 @@ _SERVICES = {
 ACTION_SERVICES = {action: _SERVICES[action] for action in API_ACTIONS}
 
 
-def article_act(*, article_id: int, action: str, actor, comment: str = "") -> Article:
-    """Run one API action by name."""
-    return ACTION_SERVICES[action](article_id=article_id, actor=actor, comment=comment or "")
+#: Actions whose reviewer signs a review record (checklist, conflict of interest).
+SIGNED_ACTIONS = frozenset(a for a, t in TRANSITIONS.items() if t.credentials)
+
+
+def article_act(
+    *,
+    article_id: int,
+    action: str,
+    actor,
+    comment: str = "",
+    checklist: dict | None = None,
+    conflict_of_interest: dict | None = None,
+) -> Article:
+    """Run one API action by name; approve and recertify take the review record."""
+    service = ACTION_SERVICES[action]
+    if action in SIGNED_ACTIONS:
+        return service(
+            article_id=article_id,
+            actor=actor,
+            comment=comment or "",
+            checklist=checklist,
+            conflict_of_interest=conflict_of_interest,
+        )
+    return service(article_id=article_id, actor=actor, comment=comment or "")
 
 
 # --- assignments ---------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from articles.models import Article
-from articles.services import render_body
+from articles.models import Article, ReviewerProfile
+from articles.services import PROFILE_FIELDS, render_body, reviewer_profile_update
 from citations.importers import UnsupportedFormat
 from citations.models import Source
 from citations.services import source_import, source_set_status
@@ -27,7 +27,15 @@ from reviewsite.http_errors import status_for
 from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
 
 from . import selectors, services
-from .forms import ApprovalForm, ArticleForm, CommentForm, SourceImportForm, SourceStatusForm
+from .forms import (
+    ApprovalForm,
+    ArticleForm,
+    CommentForm,
+    ReviewerProfileForm,
+    SourceImportForm,
+    SourceStatusForm,
+)
+from .review_record import checklist_for
 from .transitions import ACTION_LABELS, API_ACTIONS, allowed_api_actions
 
 
@@ -81,10 +89,12 @@ def _error_messages(error: DomainError | ValidationError | PermissionDenied) -> 
 def dashboard(request):
     """The user's lists: drafts, changes requested, reviews awaiting, overdue, alerts."""
     sections = selectors.dashboard_sections(user=request.user)
+    roles = _roles(request.user)
+    expiring = selectors.credentials_expiring() if roles["is_managing"] else []
     return render(
         request,
         "workflows/dashboard.html",
-        {"sections": sections, **_roles(request.user)},
+        {"sections": sections, "credentials_expiring": expiring, **roles},
     )
 
 
@@ -249,9 +259,14 @@ def _get_article(pk: int) -> Article:
 # --- the review page ----------------------------------------------------------------------
 
 
+def _approval_form(article: Article, data=None) -> ApprovalForm:
+    return ApprovalForm(data, items=checklist_for(article.audience))
+
+
 def _review_context(request, article: Article, forms: dict | None = None) -> dict:
     forms = forms or {}
-    actions = allowed_api_actions(article.status, request.user)
+    actions = allowed_api_actions(article.status, request.user, article)
+    signed = [a for a in ("approve", "recertify") if a in actions]
     return {
         "article": article,
         "comparison": selectors.revision_comparison(article=article),
@@ -259,11 +274,14 @@ def _review_context(request, article: Article, forms: dict | None = None) -> dic
         "actions": [
             {"name": a, "label": ACTION_LABELS[a]}
             for a in ACTION_LABELS
-            if a in actions and a not in ("approve", "request-changes")
+            if a in actions and a not in ("approve", "recertify", "request-changes")
         ],
-        "can_approve": "approve" in actions,
+        # Approve and re-certify are signed with the same form (checklist and COI).
+        "signed_action": signed[0] if signed else "",
+        "signed_label": ACTION_LABELS[signed[0]] if signed else "",
+        "can_approve": bool(signed),
         "can_request_changes": "request-changes" in actions,
-        "approval_form": forms.get("approve") or ApprovalForm(),
+        "approval_form": forms.get("signed") or _approval_form(article),
         "changes_form": forms.get("request-changes") or CommentForm(),
         "action_form": forms.get("other") or CommentForm(),
         **_roles(request.user),
@@ -284,15 +302,22 @@ def article_action(request, pk: int, action: str):
     if action not in API_ACTIONS:
         raise Http404("No such action.")
     article = _get_article(pk)
-    form = (ApprovalForm if action == "approve" else CommentForm)(request.POST)
-    form_key = action if action in ("approve", "request-changes") else "other"
+    signed = action in services.SIGNED_ACTIONS
+    form = _approval_form(article, request.POST) if signed else CommentForm(request.POST)
+    form_key = "signed" if signed else action if action == "request-changes" else "other"
     if not form.is_valid():
         context = _review_context(request, article, {form_key: form})
         return render(request, "workflows/review.html", context, status=400)
-    comment = form.comment_with_checklist() if action == "approve" else form.cleaned_data["comment"]
+    record = (
+        {"checklist": form.checklist(), "conflict_of_interest": form.conflict()} if signed else {}
+    )
     try:
         article = services.article_act(
-            article_id=article.pk, action=action, actor=request.user, comment=comment
+            article_id=article.pk,
+            action=action,
+            actor=request.user,
+            comment=form.cleaned_data["comment"],
+            **record,
         )
     except (DomainError, ValidationError, PermissionDenied) as error:
         for message in _error_messages(error):
@@ -413,3 +438,55 @@ def source_status(request, pk: int):
         return redirect(reverse("workflows:source-detail", kwargs={"pk": pk}))
     context = _source_context(request, source, form)
     return render(request, "workflows/source_detail.html", context, status=400)
+
+
+# --- reviewers and their credentials ------------------------------------------------------
+
+
+@staff_required
+def reviewer_list(request):
+    """Reviewers with their credentials and verification; managing editors verify."""
+    return render(
+        request,
+        "workflows/reviewer_list.html",
+        {"rows": selectors.reviewer_rows(), **_roles(request.user)},
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def reviewer_edit(request, pk: int):
+    """A managing editor edits a profile (``pk``: the reviewer's user id) and verifies it."""
+    user_id = pk
+    if not is_managing_editor(request.user):
+        raise PermissionDenied("Only Managing editors may edit or verify reviewer profiles.")
+    profile = ReviewerProfile.objects.filter(user_id=user_id).first()
+    if profile is None:
+        raise Http404("No such reviewer profile.")
+    form = ReviewerProfileForm(
+        request.POST or None, initial={f: getattr(profile, f) for f in PROFILE_FIELDS}
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            verify = data.pop("verify") or None
+            try:
+                reviewer_profile_update(
+                    user_id=user_id, actor=request.user, changes=data, verify=verify
+                )
+            except (DomainError, ValidationError, PermissionDenied) as error:
+                for message in _error_messages(error):
+                    form.add_error(None, message)
+                status = status_for(error)
+            else:
+                messages.success(
+                    request,
+                    f"{data['display_name']}: saved"
+                    + (", credentials verified." if verify else "."),
+                )
+                return redirect("workflows:reviewer-list")
+        else:
+            status = 400
+    context = {"profile": profile, "form": form, **_roles(request.user)}
+    return render(request, "workflows/reviewer_form.html", context, status=status)

@@ -2,12 +2,18 @@
 
 from django.urls import path
 
-from .views import CitingArticlesView
+from .views import CitingArticlesView, ReviewerProfileViewSet
 
 urlpatterns = [
     path(
         "sources/<int:pk>/citing-articles/",
         CitingArticlesView.as_view(),
         name="source-citing-articles",
+    ),
+    path("reviewers/", ReviewerProfileViewSet.as_view({"get": "list"}), name="reviewer-list"),
+    path(
+        "reviewers/<int:user_id>/",
+        ReviewerProfileViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
+        name="reviewer-detail",
     ),
 ]

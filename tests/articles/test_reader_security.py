@@ -5,6 +5,7 @@ from html.parser import HTMLParser
 
 from articles.models import Article
 from tests.factories import SourceFactory
+from tests.helpers import approval_kwargs
 from workflows import services
 
 XSS_BODY = """## Attacks <img src=x onerror=alert(1)>
@@ -92,7 +93,7 @@ def test_hostile_article_is_inert_after_the_real_pipeline(client, editor, review
     )
     services.article_submit(article_id=article.pk, actor=editor)
     services.article_start_review(article_id=article.pk, actor=reviewer)
-    services.article_approve(article_id=article.pk, actor=reviewer)
+    services.article_approve(article_id=article.pk, actor=reviewer, **approval_kwargs())
     article = Article.objects.get(pk=article.pk)
 
     html = client.get(article.get_absolute_url()).content.decode()

@@ -12,9 +12,8 @@ from reviewsite import errors
 from reviewsite.http_errors import status_for
 from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
 from tests import factories
-from tests.helpers import client_for, make_article
+from tests.helpers import approval_form_data, approval_kwargs, client_for, make_article
 from workflows import urls as workspace_urls
-from workflows.forms import ApprovalForm
 
 #: Reader-site pages that only editorial staff may open.
 STAFF_READER_PAGES = {"preview", "editorial-policy-edit"}
@@ -56,6 +55,8 @@ def test_a_superuser_opens_every_workspace_and_staff_reader_page(client, superus
         pattern = str(next(p.pattern for p in _patterns(namespace) if p.name == name))
         if "<int:pk>" in pattern:
             kwargs["pk"] = source.pk if pattern.startswith("sources/") else article.pk
+            if pattern.startswith("reviewers/"):
+                kwargs["pk"] = reviewer.pk
         if "<slug:action>" in pattern:
             kwargs["action"] = "archive"
         url = reverse(f"{namespace}:{name}", kwargs=kwargs)
@@ -108,10 +109,13 @@ def test_the_api_and_the_workspace_answer_a_four_eyes_refusal_alike(client):
     author.groups.add(*factories.editor(username="helper").groups.all())
     starter = factories.reviewer(username="starter")
     article = make_article(editor=author, reviewer=starter, state="under_review")
-    api = client_for(author).post(f"/api/v1/articles/{article.pk}/approve/", {}, format="json")
+    api = client_for(author).post(
+        f"/api/v1/articles/{article.pk}/approve/", approval_kwargs(), format="json"
+    )
     client.force_login(author)
-    checklist = dict.fromkeys(ApprovalForm.CHECKLIST, "on")
-    page = client.post(reverse("workflows:article-action", args=[article.pk, "approve"]), checklist)
+    page = client.post(
+        reverse("workflows:article-action", args=[article.pk, "approve"]), approval_form_data()
+    )
     assert api.status_code == page.status_code == 403
     assert "nobody may approve their own work" in api.json()["detail"]
     assert "nobody may approve their own work" in page.content.decode()

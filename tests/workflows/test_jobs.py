@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article
-from tests.helpers import clone_approved, flag_events
+from tests.helpers import approval_kwargs, clone_approved, flag_events
 from workflows import jobs, services, tasks
 from workflows.models import AuditEvent, Notification
 
@@ -119,7 +119,9 @@ def test_recertify_clears_the_flag_and_the_sweep_keeps_it_clear(
     later = article.next_review_due + timedelta(days=2)
     with time_machine.travel(later, tick=False):
         sweep(django_capture_on_commit_callbacks)
-        services.article_recertify(article_id=article.pk, actor=second_reviewer)
+        services.article_recertify(
+            article_id=article.pk, actor=second_reviewer, **approval_kwargs()
+        )
         article.refresh_from_db()
         assert article.flags == []
         result = sweep(django_capture_on_commit_callbacks)

@@ -141,7 +141,7 @@ class ArticleSerializer(ReaderArticleSerializer):
         return super().get_reviewers(article)
 
     def get_allowed_actions(self, article) -> list[str]:
-        return allowed_api_actions(article.status, self._user())
+        return allowed_api_actions(article.status, self._user(), article)
 
 
 _AUDIENCES = Article.Audience.choices
@@ -201,9 +201,25 @@ def reject_unknown_fields(serializer_class, data) -> None:
 
 
 class ActionInput(serializers.Serializer):
-    """POST /api/v1/articles/{id}/{action}/."""
+    """POST /api/v1/articles/{id}/{action}/.
+
+    ``approve`` and ``recertify`` also need ``checklist`` and ``conflict_of_interest``;
+    the service checks them (and names every missing item), for the workspace alike.
+    """
 
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    checklist = serializers.JSONField(
+        required=False,
+        default=None,
+        help_text='approve/recertify: {"item key": true} for every required item '
+        "(GET /api/v1/checklist/).",
+    )
+    conflict_of_interest = serializers.JSONField(
+        required=False,
+        default=None,
+        help_text='approve/recertify: {"declared": false} or '
+        '{"declared": true, "statement": "..."}',
+    )
 
 
 class AssignReviewersInput(serializers.Serializer):

@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 
+from .governance import ApprovalListView, ChecklistView, EvidencePackView
 from .views import ArticleViewSet, ReviewQueueView
 
 article_list = ArticleViewSet.as_view({"get": "list", "post": "create"})
@@ -22,6 +23,13 @@ urlpatterns = [
         ArticleViewSet.as_view({"get": "history"}),
         name="article-history",
     ),
+    path("articles/<int:pk>/approvals/", ApprovalListView.as_view(), name="article-approvals"),
+    path(
+        "articles/<int:pk>/evidence-pack/",
+        EvidencePackView.as_view(),
+        name="article-evidence-pack",
+    ),
+    path("checklist/", ChecklistView.as_view(), name="checklist"),
     path(
         "articles/<int:pk>/reviewers/",
         ArticleViewSet.as_view({"post": "reviewers"}),

@@ -153,8 +153,8 @@ class ArticleViewSet(
         parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=list(API_ACTIONS))],
         responses={200: ArticleSerializer, 409: TransitionErrorSerializer, **_ERRORS},
         operation_id="v1_articles_action",
-        summary="Run a workflow action: submit, start-review, approve, request-changes, "
-        "recertify, archive, restore",
+        summary="Run a workflow action: submit, withdraw, start-review, approve, "
+        "request-changes, recertify, archive, restore",
     )
     def transition(self, request, pk=None, action_name=None):
         if action_name not in API_ACTIONS:
@@ -167,6 +167,8 @@ class ArticleViewSet(
             action=action_name,
             actor=request.user,
             comment=data.validated_data["comment"],
+            checklist=data.validated_data["checklist"],
+            conflict_of_interest=data.validated_data["conflict_of_interest"],
         )
         return self._respond(article.pk)
 
