@@ -85,6 +85,7 @@ class Article(models.Model):
         "review_due_soon": "flag_review_due_soon",
         "citation_retracted": "flag_citation_retracted",
         "citation_concern": "flag_citation_concern",
+        "variant_changed": "flag_variant_changed",
     }
 
     slug = models.SlugField(max_length=200, unique=True)
@@ -127,6 +128,12 @@ class Article(models.Model):
     flag_review_due_soon = models.BooleanField(default=False)
     flag_citation_retracted = models.BooleanField(default=False)
     flag_citation_concern = models.BooleanField(default=False)
+    # Another live variant of the same variant group changed its live content.
+    flag_variant_changed = models.BooleanField(default=False)
+    # The conflict-of-interest declarations of the review readers see (the approvals
+    # that made the live revision live, or the last re-certification):
+    # [{"reviewer", "declared", "statement"}]. Written by the workflow.
+    review_declarations = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -212,6 +219,9 @@ class ArticleRevision(models.Model):
     # Keys cited on purpose despite a retracted/withdrawn status: {key: reason}.
     intentional_citations = models.JSONField(default=dict, blank=True)
     citation_style = models.CharField(max_length=100, blank=True)
+    # {"words", "sentences", "flesch_kincaid_grade", "smog"} of the body's prose,
+    # computed when the revision is made (articles.readability).
+    readability = models.JSONField(default=dict, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_revisions"
     )

@@ -22,6 +22,7 @@ from citations.rendering import render_article
 from citations.services import source_to_record
 
 from .models import Article, ArticleRevision, ReviewerProfile, RevisionCitation
+from .readability import readability
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,27 @@ class Content:
     summary: str
     body: str
     intentional: dict  # {citation key: reason} for retracted/withdrawn sources cited on purpose
+
+    def normalized(self) -> Content:
+        """The same content with line endings and trailing whitespace normalised."""
+        return Content(
+            title=normalize_text(self.title),
+            summary=normalize_text(self.summary),
+            body=normalize_text(self.body),
+            intentional=self.intentional,
+        )
+
+
+def normalize_text(text: str) -> str:
+    """CRLF and CR to LF, no trailing whitespace on any line or at the end.
+
+    Content is compared and stored in this form, so a browser form that sends the
+    same text (with CRLF, or a trailing newline) creates no revision.
+    """
+    if not isinstance(text, str):
+        return text
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).rstrip()
 
 
 def resolve_keys(keys) -> dict[str, Source]:
@@ -171,6 +193,7 @@ def revision_create(*, article: Article, content: Content, author) -> ArticleRev
         intentional_citations=content.intentional,
         content_hash=content_hash,
         author=author,
+        readability=readability(content.body),
     )
     citations = _render(revision)
     revision.save()

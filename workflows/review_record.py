@@ -145,3 +145,11 @@ def review_record(
         credentials=profile.credentials_record(),
         evidence=evidence_snapshot(revision),
     )
+
+
+def submit_warning(article: Article) -> str:
+    """The readability warning for the working revision (a warning, never a refusal)."""
+    from articles.readability import readability_warning
+
+    revision = article.latest_revision
+    return readability_warning(revision.readability if revision else None, article.audience)

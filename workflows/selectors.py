@@ -30,7 +30,8 @@ def review_queue(*, user) -> QuerySet[Article]:
     Included: submitted and under-review articles, live articles whose review is
     overdue, and any non-archived article flagged for a retracted or concerning
     citation. Order: retraction flags, concern flags, overdue reviews, then articles
-    in review and submitted ones; within a rank, articles assigned to ``user`` come
+    in review and submitted ones (a live variant flagged ``variant_changed`` ranks with
+    the overdue reviews); within a rank, articles assigned to ``user`` come
     first, then the longest-waiting. Users without an editorial role get nothing.
     """
     if not is_staff_member(user):
@@ -40,6 +41,7 @@ def review_queue(*, user) -> QuerySet[Article]:
         | Q(flag_review_overdue=True)
         | Q(flag_citation_retracted=True)
         | Q(flag_citation_concern=True)
+        | Q(flag_variant_changed=True)
     )
     return (
         Article.objects.filter(queued)
@@ -49,7 +51,11 @@ def review_queue(*, user) -> QuerySet[Article]:
             urgency=Case(
                 When(flag_citation_retracted=True, then=Value(URGENCY_RETRACTED)),
                 When(flag_citation_concern=True, then=Value(URGENCY_CONCERN)),
-                When(flag_review_overdue=True, then=Value(URGENCY_OVERDUE)),
+                # A variant whose sibling changed is checked like an overdue review.
+                When(
+                    Q(flag_review_overdue=True) | Q(flag_variant_changed=True),
+                    then=Value(URGENCY_OVERDUE),
+                ),
                 When(status=S.UNDER_REVIEW, then=Value(URGENCY_IN_REVIEW)),
                 default=Value(URGENCY_SUBMITTED),
                 output_field=IntegerField(),

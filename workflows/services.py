@@ -20,6 +20,7 @@ from articles.models import (
     ArticleRevision,
     ReviewerProfile,
     RevisionCitation,
+    live_q,
     reviewer_credential_problem,
 )
 from articles.services import (
@@ -35,6 +36,7 @@ from reviewsite.errors import ActionForbidden, DomainError, TransitionNotAllowed
 from reviewsite.roles import REVIEWERS, is_editor, is_managing_editor
 
 from . import notifications
+from .jobs import review_flags
 from .models import Approval, AuditEvent, ReviewAssignment
 from .review_record import review_record
 from .transitions import (
@@ -241,7 +243,9 @@ def article_create(
         actor
     ):
         raise ActionForbidden("Only Managing editors may set review intervals or approvals.")
-    content = Content(title=title, summary=summary, body=body, intentional=intentional or {})
+    content = Content(
+        title=title, summary=summary, body=body, intentional=intentional or {}
+    ).normalized()
     validate_content(content)
     _validate_settings(review_interval_days, required_approvals)
     taken = ValidationError({"slug": ["An article with this slug already exists."]})
@@ -329,13 +333,16 @@ def article_edit(
             summary=changes.get("summary", current.summary),
             body=changes.get("body", current.body),
             intentional=changes.get("intentional_citations", current.intentional_citations),
-        )
-        content_changed = current.content_hash != ArticleRevision.hash_content(
-            title=content.title,
-            summary=content.summary,
-            body=content.body,
-            intentional=content.intentional,
-        )
+        ).normalized()
+        # Compared after normalising line endings and trailing whitespace on both
+        # sides: a browser that sends the same text with CRLF changes nothing.
+        before = Content(
+            title=current.title,
+            summary=current.summary,
+            body=current.body,
+            intentional=current.intentional_citations,
+        ).normalized()
+        content_changed = content != before
         meta = {
             f: changes[f]
             for f in _META_FIELDS + _MANAGING_FIELDS
@@ -353,7 +360,23 @@ def article_edit(
         for field, value in meta.items():
             setattr(article, field, value)
         if "review_interval_days" in meta:
+            # Not a content change: the due date and the review flags move at once.
             article.next_review_due = article.compute_next_review_due()
+            overdue, due_soon = review_flags(article, now=timezone.now())
+            for name, wanted in (("review_overdue", overdue), ("review_due_soon", due_soon)):
+                field = Article.FLAG_FIELDS[name]
+                if getattr(article, field) != wanted:
+                    setattr(article, field, wanted)
+                    # Audited like the sweep's own flag changes.
+                    _audit(
+                        article=article,
+                        actor=actor,
+                        action=f"{'flag' if wanted else 'unflag'}:{name}",
+                        from_status=article.status,
+                        to_status=article.status,
+                        revision_id=article.live_revision_id,
+                        comment=f"Review interval changed to {meta['review_interval_days']} days.",
+                    )
         changed_fields.extend(sorted(set(changes) & set(_CONTENT_FIELDS + tuple(meta))))
         if not content_changed:
             return None, article.status
@@ -539,7 +562,17 @@ def _make_live(article: Article, revision: ArticleRevision, actor) -> None:
         )
     if previous_hash != revision.content_hash:
         article.last_updated = now
+        _flag_other_variants(article, actor, now)
     article.live_revision = revision
+    article.flag_variant_changed = False
+    article.review_declarations = _declarations(
+        Approval.objects.filter(
+            revision=revision,
+            content_hash=revision.content_hash,
+            kind=Approval.Kind.APPROVAL,
+            at__gte=article.submitted_at,
+        )
+    )
     article.live_submitted_at = article.submitted_at
     article.live_review_started_at = article.review_started_at
     article.last_reviewed = now
@@ -550,6 +583,48 @@ def _make_live(article: Article, revision: ArticleRevision, actor) -> None:
     retracted, concern = live_citation_flags(revision)
     article.flag_citation_retracted = retracted
     article.flag_citation_concern = concern
+
+
+def _declarations(approvals) -> list[dict]:
+    """What readers see of the conflict-of-interest declarations behind the live page."""
+    return [
+        {
+            "reviewer": a.credentials.get("display_name") or a.reviewer.get_username(),
+            "declared": bool(a.conflict_of_interest.get("declared")),
+            "statement": a.conflict_of_interest.get("statement", ""),
+        }
+        for a in approvals.select_related("reviewer").order_by("at", "id")
+    ]
+
+
+def _flag_other_variants(article: Article, actor, now) -> None:
+    """The live content changed: the other live variants of its group need a look."""
+    if not article.variant_group:
+        return
+    others = (
+        Article.objects.filter(live_q(), variant_group=article.variant_group)
+        .exclude(pk=article.pk)
+        .filter(flag_variant_changed=False)
+    )
+    flagged = list(others.values_list("pk", "status", "live_revision_id"))
+    if not flagged:
+        return
+    Article.objects.filter(pk__in=[pk for pk, _, _ in flagged]).update(
+        flag_variant_changed=True, version=F("version") + 1
+    )
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            article_id=pk,
+            actor=actor,
+            action="flag:variant_changed",
+            from_status=status,
+            to_status=status,
+            revision_id=live,
+            comment=f"The live content of {article.slug} ({article.get_audience_display()}) "
+            "changed; check this variant says the same.",
+        )
+        for pk, status, live in flagged
+    )
 
 
 def live_citation_flags(revision: ArticleRevision) -> tuple[bool, bool]:
@@ -603,7 +678,7 @@ def article_recertify(
             checklist=checklist,
             conflict_of_interest=conflict_of_interest,
         )
-        Approval.objects.create(
+        recertification = Approval.objects.create(
             article=article,
             revision=revision,
             content_hash=revision.content_hash,
@@ -612,6 +687,8 @@ def article_recertify(
             kind=Approval.Kind.RECERTIFICATION,
             **record.as_fields(),
         )
+        article.review_declarations = _declarations(Approval.objects.filter(pk=recertification.pk))
+        article.flag_variant_changed = False
         article.last_reviewed = timezone.now()
         article.last_reviewed_by = actor
         article.next_review_due = article.compute_next_review_due()

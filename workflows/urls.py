@@ -11,6 +11,7 @@ urlpatterns = [
     path("articles/new/", views.article_create, name="article-create"),
     path("articles/<int:pk>/edit/", views.article_edit, name="article-edit"),
     path("articles/<int:pk>/review/", views.article_review, name="article-review"),
+    path("articles/<int:pk>/evidence-pack/", views.article_evidence_pack, name="evidence-pack"),
     path("articles/<int:pk>/actions/<slug:action>/", views.article_action, name="article-action"),
     path("reviewers/", views.reviewer_list, name="reviewer-list"),
     path("reviewers/<int:pk>/", views.reviewer_edit, name="reviewer-edit"),

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from articles.models import Article, ReviewerProfile
+from articles.readability import readability, readability_warning
 from articles.services import PROFILE_FIELDS, render_body, reviewer_profile_update
 from citations.importers import UnsupportedFormat
 from citations.models import Source
@@ -27,6 +28,7 @@ from reviewsite.http_errors import status_for
 from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
 
 from . import selectors, services
+from .evidence_pack import evidence_pack
 from .forms import (
     ApprovalForm,
     ArticleForm,
@@ -35,7 +37,7 @@ from .forms import (
     SourceImportForm,
     SourceStatusForm,
 )
-from .review_record import checklist_for
+from .review_record import checklist_for, submit_warning
 from .transitions import ACTION_LABELS, API_ACTIONS, allowed_api_actions
 
 
@@ -124,10 +126,14 @@ def article_list(request):
 # --- the editor ---------------------------------------------------------------------------
 
 
-def _preview(body: str) -> dict:
-    """Render the body as readers would see it, with its numbered references; stores nothing."""
+def _preview(body: str, audience: str) -> dict:
+    """Render the body as readers would see it, with its numbered references and its
+    readability; stores nothing."""
     rendering = render_body(body)
+    scores = readability(body)
     return {
+        "readability": scores,
+        "readability_warning": readability_warning(scores, audience),
         "html": rendering.html,
         "references": [
             {"number": c.number, "entry": c.entry_html, "source": c.source}
@@ -159,7 +165,7 @@ def article_create(request):
             return render(
                 request,
                 "workflows/article_form.html",
-                _editor_context(request, form, preview=_preview(data["body"])),
+                _editor_context(request, form, preview=_preview(data["body"], data["audience"])),
             )
         try:
             article = services.article_create(
@@ -193,7 +199,7 @@ def article_edit(request, pk: int):
         form = ArticleForm(request.POST, can_manage=roles["is_managing"])
         if form.is_valid():
             if "preview" in request.POST:
-                preview = _preview(form.cleaned_data["body"])
+                preview = _preview(form.cleaned_data["body"], form.cleaned_data["audience"])
                 context = _editor_context(request, form, article, preview)
                 return render(request, "workflows/article_form.html", context)
             changes = {
@@ -277,6 +283,8 @@ def _review_context(request, article: Article, forms: dict | None = None) -> dic
             if a in actions and a not in ("approve", "recertify", "request-changes")
         ],
         # Approve and re-certify are signed with the same form (checklist and COI).
+        "readability": article.latest_revision.readability,
+        "readability_warning": submit_warning(article),
         "signed_action": signed[0] if signed else "",
         "signed_label": ACTION_LABELS[signed[0]] if signed else "",
         "can_approve": bool(signed),
@@ -293,6 +301,16 @@ def article_review(request, pk: int):
     """Live against proposed revision, the checklist, and the transition forms."""
     article = _get_article(pk)
     return render(request, "workflows/review.html", _review_context(request, article))
+
+
+@staff_required
+def article_evidence_pack(request, pk: int):
+    """The accreditation evidence pack, printable (the API serves the same as JSON)."""
+    try:
+        pack = evidence_pack(article_id=pk)
+    except Article.DoesNotExist:
+        raise Http404("No such article.")
+    return render(request, "workflows/evidence_pack.html", {"pack": pack})
 
 
 @staff_required
@@ -330,6 +348,10 @@ def article_action(request, pk: int, action: str):
         request,
         f"{ACTION_LABELS[action]}: done. The article is now {article.get_status_display()}.",
     )
+    if action == "submit":
+        warning = submit_warning(article)
+        if warning:
+            messages.warning(request, warning)
     return redirect("workflows:article-review", pk=pk)
 
 

@@ -181,3 +181,18 @@ def test_the_dashboard_lists_credentials_expiring_within_30_days(client, managin
     section = page[page.index("Credentials expiring within 30 days") :]
     assert "Dr Soon" in section
     assert "Dr Later" not in section and "Dr Gone" not in section
+
+
+def test_the_daily_sweep_tells_managing_editors_once_a_day(managing_editor):
+    from workflows.jobs import flag_stale_articles
+    from workflows.models import Notification
+
+    today = timezone.localdate()
+    factories.reviewer(username="soon", expire_on=today + timedelta(days=5))
+    factories.reviewer(username="later", expire_on=today + timedelta(days=90))
+    flag_stale_articles(report=False)
+    (note,) = Notification.objects.filter(recipient=managing_editor)
+    assert "expiring within 30 days" in note.subject
+    assert "Dr Soon" in note.body and "Dr Later" not in note.body
+    flag_stale_articles(report=False)
+    assert Notification.objects.filter(recipient=managing_editor).count() == 1

@@ -24,6 +24,15 @@ class ReviewerSerializer(PublicReviewerSerializer):
     username = serializers.CharField()
 
 
+class ReadabilitySerializer(serializers.Serializer):
+    """Readability of the revision's prose (schema only)."""
+
+    words = serializers.IntegerField()
+    sentences = serializers.IntegerField()
+    flesch_kincaid_grade = serializers.FloatField(allow_null=True)
+    smog = serializers.FloatField(allow_null=True)
+
+
 class ReaderArticleSerializer(serializers.ModelSerializer):
     """An article as readers get it: the live revision, nothing of the working copy."""
 
@@ -35,6 +44,7 @@ class ReaderArticleSerializer(serializers.ModelSerializer):
     flags = serializers.ListField(child=serializers.CharField(), read_only=True)
     reviewers = serializers.SerializerMethodField()
     citations = serializers.SerializerMethodField()
+    readability = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -57,6 +67,7 @@ class ReaderArticleSerializer(serializers.ModelSerializer):
             "flags",
             "reviewers",
             "citations",
+            "readability",
             "url",
         ]
         read_only_fields = fields
@@ -107,6 +118,11 @@ class ReaderArticleSerializer(serializers.ModelSerializer):
             {"number": c.number, "source": c.source_id, "key": c.key}
             for c in revision.citations.all()
         ]
+
+    @extend_schema_field(ReadabilitySerializer(allow_null=True))
+    def get_readability(self, article) -> dict | None:
+        revision = self._revision(article)
+        return (revision.readability or None) if revision else None
 
     def get_url(self, article) -> str:
         return f"{settings.SITE_URL}{article.get_absolute_url()}"

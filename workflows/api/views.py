@@ -24,6 +24,7 @@ from articles.models import (
 from reviewsite.roles import is_managing_editor, is_reviewer, is_staff_member
 from workflows import services
 from workflows.models import ReviewAssignment
+from workflows.review_record import submit_warning
 from workflows.transitions import API_ACTIONS
 
 from .filters import ArticleFilter
@@ -170,7 +171,13 @@ class ArticleViewSet(
             checklist=data.validated_data["checklist"],
             conflict_of_interest=data.validated_data["conflict_of_interest"],
         )
-        return self._respond(article.pk)
+        response = self._respond(article.pk)
+        if action_name == "submit":
+            # A readability warning never refuses the submit; the client is told.
+            submitted = Article.objects.select_related("latest_revision").get(pk=article.pk)
+            warning = submit_warning(submitted)
+            response.data["warnings"] = [warning] if warning else []
+        return response
 
     def _staff_object(self):
         if not self.request.user.is_authenticated:
