@@ -70,7 +70,7 @@ def test_verify_then_approve_with_checklist_and_coi_then_the_reader_sees_it(
     assert serious_violations(page) == []
     form.get_by_role("button", name="Approve revision 1").click()
     page.wait_for_url(f"**/workspace/articles/{article.pk}/review/")
-    assert "The article is now Approved" in page.locator(".messages").inner_text()
+    assert page.get_by_text("The article is now Approved").is_visible()
     context.close()
 
     # A reader sees the declaration in the review record.
