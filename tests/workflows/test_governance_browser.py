@@ -11,10 +11,10 @@ from tests.articles.test_browser import AXE, browser, serious_violations  # noqa
 from tests.helpers import make_article
 from workflows import services
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+# Not serialized_rollback: this runs after other transactional tests have flushed the
+# database (and post_migrate re-created the content types); the rows it needs (groups,
+# the checklist) it makes itself, as the concurrency tests do.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
 
