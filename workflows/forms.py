@@ -143,6 +143,22 @@ class ReviewerProfileForm(forms.Form):
     )
 
 
+class ChecklistItemForm(forms.Form):
+    """One checklist item, as managing editors keep it."""
+
+    key = forms.SlugField(max_length=60, help_text="Stable identifier, e.g. numbers_checked")
+    text = forms.CharField(max_length=500)
+    required = forms.BooleanField(required=False, initial=True)
+    audiences = forms.MultipleChoiceField(
+        choices=Article.Audience.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every audience.",
+    )
+    active = forms.BooleanField(required=False, initial=True)
+    position = forms.IntegerField(min_value=0, max_value=1000, initial=0)
+
+
 class SourceImportForm(forms.Form):
     """A citation file: BibTeX, RIS, CSL-JSON or PubMed MEDLINE."""
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from articles.models import Article, ArticleRevision, ReviewerProfile, RevisionCitation
+from reviewsite.errors import ActionForbidden
+from reviewsite.roles import is_managing_editor
 
 from .models import ChecklistItem
 
@@ -153,3 +156,32 @@ def submit_warning(article: Article) -> str:
 
     revision = article.latest_revision
     return readability_warning(revision.readability if revision else None, article.audience)
+
+
+@transaction.atomic
+def checklist_item_save(
+    *,
+    actor,
+    key: str,
+    text: str,
+    required: bool = True,
+    audiences: list[str] | None = None,
+    active: bool = True,
+    position: int = 0,
+) -> ChecklistItem:
+    """Add or change one checklist item (Managing editors). Items are never deleted,
+    only deactivated: approvals keep the text they were signed with anyway."""
+    if not is_managing_editor(actor):
+        raise ActionForbidden("Only Managing editors may change the checklist.")
+    audiences = list(audiences or [])
+    unknown = sorted(set(audiences) - set(Article.Audience.values))
+    if unknown:
+        raise ValidationError({"audiences": [f"Not an audience: {', '.join(unknown)}."]})
+    item = ChecklistItem.objects.select_for_update().filter(key=key).first() or ChecklistItem(
+        key=key
+    )
+    item.text, item.required, item.audiences = text.strip(), required, audiences
+    item.active, item.position = active, position
+    item.full_clean()
+    item.save()
+    return item

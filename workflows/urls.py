@@ -14,6 +14,7 @@ urlpatterns = [
     path("articles/<int:pk>/evidence-pack/", views.article_evidence_pack, name="evidence-pack"),
     path("articles/<int:pk>/actions/<slug:action>/", views.article_action, name="article-action"),
     path("reviewers/", views.reviewer_list, name="reviewer-list"),
+    path("checklist/", views.checklist, name="checklist"),
     path("reviewers/<int:pk>/", views.reviewer_edit, name="reviewer-edit"),
     path("sources/", views.source_library, name="source-library"),
     path("sources/import/", views.source_import_view, name="source-import"),

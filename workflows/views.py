@@ -32,12 +32,14 @@ from .evidence_pack import evidence_pack
 from .forms import (
     ApprovalForm,
     ArticleForm,
+    ChecklistItemForm,
     CommentForm,
     ReviewerProfileForm,
     SourceImportForm,
     SourceStatusForm,
 )
-from .review_record import checklist_for, submit_warning
+from .models import ChecklistItem
+from .review_record import checklist_for, checklist_item_save, submit_warning
 from .transitions import ACTION_LABELS, API_ACTIONS, allowed_api_actions
 
 
@@ -512,3 +514,29 @@ def reviewer_edit(request, pk: int):
             status = 400
     context = {"profile": profile, "form": form, **_roles(request.user)}
     return render(request, "workflows/reviewer_form.html", context, status=status)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def checklist(request):
+    """The reviewer's checklist; managing editors add, change and deactivate items."""
+    roles = _roles(request.user)
+    form = ChecklistItemForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not roles["is_managing"]:
+            raise PermissionDenied("Only Managing editors may change the checklist.")
+        if form.is_valid():
+            try:
+                item = checklist_item_save(actor=request.user, **form.cleaned_data)
+            except (DomainError, ValidationError, PermissionDenied) as error:
+                for message in _error_messages(error):
+                    form.add_error(None, message)
+                status = status_for(error)
+            else:
+                messages.success(request, f"Checklist item {item.key} saved.")
+                return redirect("workflows:checklist")
+        else:
+            status = 400
+    context = {"items": ChecklistItem.objects.all(), "form": form, **roles}
+    return render(request, "workflows/checklist.html", context, status=status)

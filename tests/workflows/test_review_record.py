@@ -204,3 +204,29 @@ def test_managing_editors_keep_the_checklist_in_the_admin(client):
     admin = factories.UserFactory(username="root", is_superuser=True, is_staff=True)
     client.force_login(admin)
     assert client.get("/admin/workflows/checklistitem/").status_code == 200
+
+
+def test_managing_editors_keep_the_checklist_in_the_workspace(client, managing_editor, editor):
+    url = reverse("workflows:checklist")
+    client.force_login(editor)
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"key": "x", "text": "X", "position": 1}).status_code == 403
+    client.force_login(managing_editor)
+    response = client.post(
+        url,
+        {
+            "key": "plain_words",
+            "text": "Plain words.",
+            "required": "on",
+            "audiences": ["patients"],
+            "active": "on",
+            "position": 9,
+        },
+    )
+    assert response.status_code == 302
+    item = ChecklistItem.objects.get(key="plain_words")
+    assert (item.required, item.audiences, item.active) == (True, ["patients"], True)
+    # Retire an item: the same key, "active" unticked.
+    client.post(url, {"key": "numbers_checked", "text": "Numbers.", "position": 1})
+    assert not ChecklistItem.objects.get(key="numbers_checked").active
+    assert client.post(url, {"key": "bad key!", "text": "", "position": 1}).status_code == 400
