@@ -3,6 +3,21 @@
 from django.db import migrations, models
 
 
+def backfill_readability(apps, schema_editor):
+    """Score the revisions made before readability was stored (their body never changes)."""
+    from articles.readability import readability
+
+    ArticleRevision = apps.get_model("articles", "ArticleRevision")
+    batch = []
+    for revision in ArticleRevision.objects.only("id", "body").iterator(chunk_size=500):
+        revision.readability = readability(revision.body)
+        batch.append(revision)
+        if len(batch) == 500:
+            ArticleRevision.objects.bulk_update(batch, ["readability"])
+            batch = []
+    ArticleRevision.objects.bulk_update(batch, ["readability"])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -25,4 +40,5 @@ class Migration(migrations.Migration):
             name='readability',
             field=models.JSONField(blank=True, default=dict),
         ),
+        migrations.RunPython(backfill_readability, migrations.RunPython.noop),
     ]

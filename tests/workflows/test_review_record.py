@@ -8,7 +8,7 @@ from articles.models import ReviewerProfile
 from citations.services import source_set_status
 from tests import factories
 from tests.factories import SourceFactory
-from tests.helpers import approval_kwargs, client_for, make_article
+from tests.helpers import approval_form_data, approval_kwargs, client_for, make_article
 from workflows.models import Approval, AuditEvent, ChecklistItem
 
 pytestmark = pytest.mark.django_db
@@ -230,3 +230,21 @@ def test_managing_editors_keep_the_checklist_in_the_workspace(client, managing_e
     client.post(url, {"key": "numbers_checked", "text": "Numbers.", "position": 1})
     assert not ChecklistItem.objects.get(key="numbers_checked").active
     assert client.post(url, {"key": "bad key!", "text": "", "position": 1}).status_code == 400
+
+
+def test_recertifying_in_the_workspace_signs_the_same_form(
+    client, editor, reviewer, second_reviewer
+):
+    article = make_article(editor=editor, reviewer=reviewer, state="approved")
+    client.force_login(second_reviewer)
+    page = client.get(reverse("workflows:article-review", args=[article.pk])).content.decode()
+    assert "Re-certify (content unchanged)" in page and 'name="check_claims_supported"' in page
+    url = reverse("workflows:article-action", args=[article.pk, "recertify"])
+    refused = client.post(url, {"comment": "Still right."})
+    assert refused.status_code == 400
+    assert "Declare conflicts of interest" in refused.content.decode()
+    data = approval_form_data(comment="Still right.", declared=True, statement="Paid talk.")
+    assert client.post(url, data).status_code == 302
+    record = Approval.objects.get(article=article, kind="recertification")
+    assert record.comment == "Still right."
+    assert record.conflict_of_interest == {"declared": True, "statement": "Paid talk."}

@@ -142,3 +142,23 @@ def test_seed_prints_passwords_that_log_in():
 def test_seed_uses_the_documented_password_when_asked():
     seed("--password")
     assert get_user_model().objects.get(username="editor").check_password(FIXED_DEMO_PASSWORD)
+
+
+def test_seed_shows_review_governance():
+    from workflows.models import Approval
+    from workflows.selectors import credentials_expiring
+
+    seed()
+    problems = {
+        p.user.username: p.credential_problem(timezone.localdate())
+        for p in ReviewerProfile.objects.select_related("user")
+    }
+    assert problems["reviewer"] == problems["reviewer2"] == ""
+    assert "not been verified" in problems["reviewer3"]
+    assert [p.user.username for p in credentials_expiring()] == ["reviewer2"]
+    pair = Article.objects.filter(variant_group="axonal-loss-and-disability")
+    assert sorted(pair.values_list("audience", flat=True)) == ["clinicians", "patients"]
+    approvals = Approval.objects.all()
+    assert approvals.exists()
+    assert all(a.checklist and all(i["confirmed"] for i in a.checklist) for a in approvals)
+    assert all(a.conflict_of_interest == {"declared": False, "statement": ""} for a in approvals)
