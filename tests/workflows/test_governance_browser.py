@@ -71,6 +71,19 @@ def test_verify_then_approve_with_checklist_and_coi_then_the_reader_sees_it(
     form.get_by_role("button", name="Approve revision 1").click()
     page.wait_for_url(f"**/workspace/articles/{article.pk}/review/")
     assert page.get_by_text("The article is now Approved").is_visible()
+    # The printable evidence pack records the declaration, under the strict CSP.
+    csp_errors = []
+    page.on(
+        "console",
+        lambda msg: csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    page.get_by_role("link", name="Evidence pack").click()
+    page.wait_for_url(f"**/workspace/articles/{article.pk}/evidence-pack/")
+    assert "I have received speaker fees." in page.locator(".coi").first.inner_text()
+    assert serious_violations(page) == []
+    page.emulate_media(media="print")
+    assert page.locator(".site-header").is_hidden()
+    assert csp_errors == []
     context.close()
 
     # A reader sees the declaration in the review record.
