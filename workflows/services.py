@@ -375,7 +375,8 @@ def article_edit(
                         from_status=article.status,
                         to_status=article.status,
                         revision_id=article.live_revision_id,
-                        comment=f"Review interval changed to {meta['review_interval_days']} days.",
+                        comment="Review interval changed to "
+                        f"{article.effective_review_interval_days} days.",
                     )
         changed_fields.extend(sorted(set(changes) & set(_CONTENT_FIELDS + tuple(meta))))
         if not content_changed:

@@ -4,7 +4,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, viewsets
-from rest_framework.exceptions import NotAuthenticated, NotFound, ValidationError
+from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
@@ -111,11 +111,7 @@ class ReviewerProfileViewSet(viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)
         verify = changes.pop("verify", None)
-        try:
-            user_pk = int(user_id)
-        except (TypeError, ValueError):
-            raise NotFound("No such reviewer.")
         profile = reviewer_profile_update(
-            user_id=user_pk, actor=request.user, changes=changes, verify=verify
+            user_id=user_id, actor=request.user, changes=changes, verify=verify
         )
         return Response(ReviewerProfileSerializer(self.get_queryset().get(pk=profile.pk)).data)
