@@ -111,6 +111,11 @@ def dashboard_sections(*, user, limit: int = 25) -> dict[str, list[Article]]:
                 F("next_review_due").asc(nulls_last=True)
             )[:limit]
         ),
+        "variants_changed": list(
+            listed.filter(flag_variant_changed=True)
+            .exclude(status=S.ARCHIVED)
+            .order_by("-updated_at", "-id")[:limit]
+        ),
         "retraction_alerts": list(
             listed.filter(Q(flag_citation_retracted=True) | Q(flag_citation_concern=True))
             .exclude(status=S.ARCHIVED)

@@ -184,13 +184,17 @@ def _pair(editor, reviewer):
 
 
 def test_a_changed_variant_flags_the_other_live_variants_until_they_are_reviewed(
-    editor, reviewer, second_reviewer
+    editor, reviewer, second_reviewer, client
 ):
     patients, clinicians = _pair(editor, reviewer)
+    client.force_login(reviewer)
     # Approving the clinicians' version (first approval) flagged the patients' one.
     assert patients.flags == ["variant_changed"]
     assert clinicians.flags == []
     assert review_queue(user=reviewer).filter(pk=patients.pk).exists()
+    dashboard = client.get(reverse("workflows:dashboard")).content.decode()
+    section = dashboard[dashboard.index("Another version changed") :]
+    assert "For patients" in section.split("</section>")[0]
     assert AuditEvent.objects.filter(article=patients, action="flag:variant_changed").exists()
     services.article_recertify(article_id=patients.pk, actor=second_reviewer, **approval_kwargs())
     patients.refresh_from_db()
