@@ -96,8 +96,28 @@ class ArticleRevisionAdmin(ReadOnlyAdmin):
 
 @admin.register(ReviewerProfile)
 class ReviewerProfileAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "credentials", "specialty", "on_advisory_board"]
-    search_fields = ["display_name", "specialty"]
+    list_display = [
+        "display_name",
+        "credentials",
+        "specialty",
+        "registration_body",
+        "registration_number",
+        "credentials_verified_at",
+        "credentials_expire_on",
+        "on_advisory_board",
+    ]
+    search_fields = ["display_name", "specialty", "registration_number"]
+    readonly_fields = ["credentials_verified_at", "credentials_verified_by"]
+    actions = ["verify_credentials"]
+
+    @admin.action(description="Mark the selected reviewers' credentials verified")
+    def verify_credentials(self, request, queryset):
+        from .services import reviewer_profile_update
+
+        for profile in queryset:
+            reviewer_profile_update(
+                user_id=profile.user_id, actor=request.user, changes={}, verify=True
+            )
 
 
 @admin.register(EditorialPolicy)

@@ -2,7 +2,7 @@
 the people and policy readers see."""
 
 import hashlib
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -97,6 +97,7 @@ class Article(models.Model):
         "citation_retracted": "flag_citation_retracted",
         "citation_concern": "flag_citation_concern",
         "citation_corrected": "flag_citation_corrected",
+        "variant_changed": "flag_variant_changed",
     }
 
     slug = models.SlugField(max_length=200, unique=True)
@@ -140,6 +141,12 @@ class Article(models.Model):
     flag_citation_retracted = models.BooleanField(default=False)
     flag_citation_concern = models.BooleanField(default=False)
     flag_citation_corrected = models.BooleanField(default=False)
+    # Another live variant of the same variant group changed its live content.
+    flag_variant_changed = models.BooleanField(default=False)
+    # The conflict-of-interest declarations of the review readers see (the approvals
+    # that made the live revision live, or the last re-certification):
+    # [{"reviewer", "declared", "statement"}]. Written by the workflow.
+    review_declarations = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -249,6 +256,9 @@ class ArticleRevision(models.Model):
     topic = models.CharField(max_length=100, blank=True)
     variant_group = models.SlugField(max_length=200, blank=True)
     citation_style = models.CharField(max_length=100, blank=True)
+    # {"words", "sentences", "flesch_kincaid_grade", "smog"} of the body's prose,
+    # computed when the revision is made (articles.readability).
+    readability = models.JSONField(default=dict, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_revisions"
     )
@@ -346,8 +356,21 @@ class RevisionCitation(models.Model):
         return f"[{self.number}] {self.key}"
 
 
+class ReviewerProfileQuerySet(models.QuerySet):
+    """Which reviewers' credentials are verified, and whose run out soon."""
+
+    def expiring(self, *, today: date, within_days: int):
+        """Verified credentials that expire between ``today`` and ``within_days`` later."""
+        return self.filter(
+            credentials_verified_at__isnull=False,
+            credentials_expire_on__gte=today,
+            credentials_expire_on__lte=today + timedelta(days=within_days),
+        )
+
+
 class ReviewerProfile(models.Model):
-    """What readers see of a medical reviewer."""
+    """What readers see of a medical reviewer, and the credentials a managing editor
+    verified (the approve and recertify rule reads ``credential_problem``)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewer_profile"
@@ -357,6 +380,15 @@ class ReviewerProfile(models.Model):
     specialty = models.CharField(max_length=200, blank=True)
     bio = models.TextField(blank=True)
     on_advisory_board = models.BooleanField(default=True)
+    registration_body = models.CharField(max_length=100, blank=True, help_text='e.g. "GMC"')
+    registration_number = models.CharField(max_length=100, blank=True)
+    credentials_verified_at = models.DateTimeField(null=True, blank=True)
+    credentials_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    credentials_expire_on = models.DateField(null=True, blank=True)
+
+    objects = ReviewerProfileQuerySet.as_manager()
 
     class Meta:
         ordering = ["display_name"]
@@ -373,6 +405,52 @@ class ReviewerProfile(models.Model):
     def anchor(self) -> str:
         """Fragment id of the profile on the editorial-policy page."""
         return f"reviewer-{self.user_id}"
+
+    def credential_problem(self, today: date) -> str:
+        """Why these credentials may not sign a review on ``today`` ("" when they may)."""
+        if self.credentials_verified_at is None:
+            return "the credentials have not been verified by a managing editor yet."
+        if self.credentials_expire_on is not None and self.credentials_expire_on < today:
+            return (
+                f"the credentials expired on {self.credentials_expire_on.isoformat()}; "
+                "a managing editor must verify renewed ones."
+            )
+        return ""
+
+    def credentials_record(self) -> dict:
+        """The credentials as they are now, as plain data (kept with each approval)."""
+        verified_by = self.credentials_verified_by
+        return {
+            "user": self.user_id,
+            "display_name": self.display_name,
+            "credentials": self.credentials,
+            "specialty": self.specialty,
+            "registration_body": self.registration_body,
+            "registration_number": self.registration_number,
+            "verified_at": _iso(self.credentials_verified_at),
+            "verified_by": verified_by.get_username() if verified_by else None,
+            "expire_on": _iso(self.credentials_expire_on),
+        }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def reviewer_credential_problem(user, *, profile=..., today: date | None = None) -> str:
+    """The rule for signing a review, written once: a profile with verified credentials
+    that have not expired ("" when ``user`` may sign). Superusers are no exception.
+
+    ``profile`` is the user's profile read fresh by a service; left out, the one
+    cached on the user object is used (enough to decide which buttons to show).
+    """
+    from django.utils import timezone
+
+    if profile is ...:
+        profile = getattr(user, "reviewer_profile", None) if user is not None else None
+    if profile is None:
+        return "there is no reviewer profile; a managing editor must add and verify one."
+    return profile.credential_problem(today or timezone.localdate())
 
 
 class EditorialPolicy(models.Model):

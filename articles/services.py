@@ -6,6 +6,7 @@ only make content and are called from there.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,7 +26,8 @@ from reviewsite.errors import Forbidden, NotFound
 from reviewsite.roles import is_editor
 
 from .images import FORMATS, ProcessedImage, process_image
-from .models import Article, ArticleRevision, Figure, RevisionCitation
+from .models import Article, ArticleRevision, Figure, ReviewerProfile, RevisionCitation
+from .readability import readability
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,29 @@ class Content:
         """The metadata a revision carries (``ArticleRevision.METADATA_FIELDS``)."""
         return {name: getattr(self, name) for name in ArticleRevision.METADATA_FIELDS}
 
+    def normalized(self) -> Content:
+        """The same content with line endings and trailing whitespace normalised."""
+        return dataclasses.replace(
+            self,
+            title=normalize_text(self.title),
+            summary=normalize_text(self.summary),
+            body=normalize_text(self.body),
+        )
+
 
 _RESOLVE_BATCH = 500
+
+
+def normalize_text(text: str) -> str:
+    """CRLF and CR to LF, no trailing whitespace on any line or at the end.
+
+    Content is compared and stored in this form, so a browser form that sends the
+    same text (with CRLF, or a trailing newline) creates no revision.
+    """
+    if not isinstance(text, str):
+        return text
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).rstrip()
 
 
 def resolve_keys(keys) -> dict[str, Source]:
@@ -258,6 +281,7 @@ def revision_create(*, article: Article, content: Content, author) -> ArticleRev
         content_hash=digest,
         author=author,
         **content.metadata,
+        readability=readability(content.body),
     )
     citations = _render(revision)
     revision.save()
@@ -457,3 +481,67 @@ def figure_replace(*, actor, figure_id: int, file) -> Figure:
             raise NotFound(f"No figure {figure_id}.")
         _stored(figure, processed)
     return figure
+
+
+#: Profile fields a managing editor may change through the API and the workspace.
+PROFILE_FIELDS = (
+    "display_name",
+    "credentials",
+    "specialty",
+    "bio",
+    "registration_body",
+    "registration_number",
+    "credentials_expire_on",
+)
+#: Changing one of these voids an earlier verification (it vouched for other details).
+_VERIFIED_FIELDS = ("credentials", "registration_body", "registration_number")
+
+
+@transaction.atomic
+def reviewer_profile_update(
+    *, user_id: int, actor, changes: dict, verify: bool | None = None
+) -> ReviewerProfile:
+    """Managing editors edit a reviewer's profile and verify (or revoke) credentials.
+
+    ``verify=True`` stamps ``credentials_verified_at`` / ``_by`` with now and the actor;
+    ``verify=False`` revokes. Changing the credentials or registration without
+    verifying again voids the earlier verification.
+    """
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from reviewsite.errors import ActionForbidden, NotFound
+    from reviewsite.roles import REVIEWERS, is_managing_editor
+
+    if not is_managing_editor(actor):
+        raise ActionForbidden("Only Managing editors may edit or verify reviewer profiles.")
+    unknown = sorted(set(changes) - set(PROFILE_FIELDS))
+    if unknown:
+        raise ValidationError({name: ["Not a profile field."] for name in unknown})
+    profile = ReviewerProfile.objects.select_for_update().filter(user_id=user_id).first()
+    if profile is None:
+        user = get_user_model().objects.filter(pk=user_id, groups__name=REVIEWERS).first()
+        if user is None:
+            raise NotFound(f"No reviewer with user id {user_id}.")
+        profile = ReviewerProfile(user=user, display_name=user.get_full_name() or user.username)
+    details_changed = any(
+        f in changes and changes[f] != getattr(profile, f) for f in _VERIFIED_FIELDS
+    )
+    for field, value in changes.items():
+        setattr(profile, field, value)
+    if not profile.display_name.strip():
+        raise ValidationError({"display_name": ["This field may not be blank."]})
+    expire_on = profile.credentials_expire_on
+    if verify and expire_on is not None and expire_on < timezone.localdate():
+        raise ValidationError(
+            {"credentials_expire_on": ["These credentials have expired; give the renewal date."]}
+        )
+    if verify:
+        profile.credentials_verified_at = timezone.now()
+        profile.credentials_verified_by = actor
+    elif verify is False or details_changed:
+        profile.credentials_verified_at = None
+        profile.credentials_verified_by = None
+    profile.full_clean(exclude=["user"])
+    profile.save()
+    return profile

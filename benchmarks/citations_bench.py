@@ -70,6 +70,7 @@ def timed(label: str, results: dict):
 def _users():
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
+    from django.utils import timezone
 
     from articles.models import ReviewerProfile
     from reviewsite.roles import EDITORS, REVIEWERS
@@ -80,9 +81,24 @@ def _users():
     reviewer, _ = user_model.objects.get_or_create(username="bench-reviewer")
     reviewer.groups.add(Group.objects.get(name=REVIEWERS))
     ReviewerProfile.objects.get_or_create(
-        user=reviewer, defaults={"display_name": "Dr Bench", "credentials": "MD"}
+        user=reviewer,
+        defaults={
+            "display_name": "Dr Bench",
+            "credentials": "MD",
+            "credentials_verified_at": timezone.now(),  # only verified reviewers approve
+        },
     )
     return editor, reviewer
+
+
+def _signed(audience: str) -> dict:
+    """What a reviewer signs with an approval: the checklist confirmed, no conflict."""
+    from workflows.review_record import checklist_for
+
+    return {
+        "checklist": {item.key: True for item in checklist_for(audience)},
+        "conflict_of_interest": {"declared": False},
+    }
 
 
 # --- (a) rendering ---------------------------------------------------------------------------
@@ -148,7 +164,9 @@ def bench_render(editor, reviewer) -> dict:
 
     workflow.article_submit(article_id=article.pk, actor=editor)
     workflow.article_start_review(article_id=article.pk, actor=reviewer)
-    article = workflow.article_approve(article_id=article.pk, actor=reviewer)
+    article = workflow.article_approve(
+        article_id=article.pk, actor=reviewer, **_signed(article.audience)
+    )
 
     client = Client()
     url = f"/articles/{article.slug}/"

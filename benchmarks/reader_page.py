@@ -45,6 +45,7 @@ def seed(citations: int) -> str:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.core.management import call_command
+    from django.utils import timezone
 
     from articles.models import Article, EditorialPolicy, ReviewerProfile
     from citations.models import Source
@@ -61,7 +62,12 @@ def seed(citations: int) -> str:
     reviewer.groups.add(Group.objects.get(name="Reviewers"))
     ReviewerProfile.objects.get_or_create(
         user=reviewer,
-        defaults={"display_name": "Dr Bench", "credentials": "MD", "specialty": "Neurology"},
+        defaults={
+            "display_name": "Dr Bench",
+            "credentials": "MD",
+            "specialty": "Neurology",
+            "credentials_verified_at": timezone.now(),  # only verified reviewers approve
+        },
     )
     EditorialPolicy.objects.get_or_create(body="## Policy\n\nReviewed.", disclaimer="Not advice.")
     for i in range(citations):
@@ -94,7 +100,14 @@ def seed(citations: int) -> str:
     )
     services.article_submit(article_id=article.pk, actor=editor)
     services.article_start_review(article_id=article.pk, actor=reviewer)
-    services.article_approve(article_id=article.pk, actor=reviewer)
+    from workflows.review_record import checklist_for
+
+    services.article_approve(
+        article_id=article.pk,
+        actor=reviewer,
+        checklist={item.key: True for item in checklist_for(article.audience)},
+        conflict_of_interest={"declared": False},
+    )
     return article.get_absolute_url()
 
 

@@ -25,7 +25,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 #: Request bodies whose views answer 400 to a field they do not know.
-CLOSED_REQUEST_BODIES = ("ArticleCreateInput", "PatchedArticleEditInput")
+CLOSED_REQUEST_BODIES = (
+    "ArticleCreateInput",
+    "PatchedArticleEditInput",
+    "PatchedReviewerProfileInput",
+)
 
 _DETAIL = {
     "type": "object",

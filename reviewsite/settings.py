@@ -333,6 +333,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- Reviewsite ---------------------------------------------------------------------
 REVIEWSITE_DEFAULT_REVIEW_INTERVAL_DAYS = env.int("REVIEWSITE_REVIEW_INTERVAL_DAYS", default=365)
 REVIEWSITE_DUE_SOON_DAYS = env.int("REVIEWSITE_DUE_SOON_DAYS", default=30)
+# Flesch-Kincaid grade above which patients/general articles get a readability warning.
+REVIEWSITE_READABILITY_MAX_GRADE = env.float("REVIEWSITE_READABILITY_MAX_GRADE", default=8.0)
 REVIEWSITE_CITATION_STYLE = env.str(
     "REVIEWSITE_CITATION_STYLE", default="american-medical-association"
 )

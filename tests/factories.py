@@ -7,10 +7,12 @@ silent reuse of the first user.
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from articles.models import Article, ReviewerProfile
 from citations.models import Source
 from reviewsite.roles import EDITORS, MANAGING_EDITORS, REVIEWERS
+from workflows.models import ChecklistItem
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -34,8 +36,9 @@ def editor(**kwargs):
     return UserFactory(groups=[EDITORS], **kwargs)
 
 
-def reviewer(**kwargs):
-    """A user in Reviewers, with a profile readers see."""
+def reviewer(*, verified: bool = True, expire_on=None, **kwargs):
+    """A user in Reviewers, with a profile readers see and, unless ``verified=False``,
+    credentials a managing editor verified (so they may approve and re-certify)."""
     user = UserFactory(groups=[REVIEWERS], **kwargs)
     ReviewerProfile.objects.get_or_create(
         user=user,
@@ -43,9 +46,32 @@ def reviewer(**kwargs):
             "display_name": f"Dr {user.username.title()}",
             "credentials": "MD",
             "specialty": "Neurology",
+            "registration_body": "GMC",
+            "registration_number": f"7{user.pk:06d}",
+            "credentials_verified_at": timezone.now() if verified else None,
+            "credentials_expire_on": expire_on,
         },
     )
     return user
+
+
+#: The checklist the data migration installs (PRODUCT.md, Review governance).
+DEFAULT_CHECKLIST = {
+    "claims_supported": "Every medical claim is supported by the cited sources.",
+    "numbers_checked": "Doses, figures and statistics match the sources.",
+    "sources_current": "No retracted, withdrawn or superseded source is relied on.",
+    "audience_language": "The language suits the intended audience.",
+}
+
+
+def default_checklist() -> list[ChecklistItem]:
+    """The default items (transactional tests flush what the data migration made)."""
+    return [
+        ChecklistItem.objects.get_or_create(
+            key=key, defaults={"text": text, "required": True, "position": n}
+        )[0]
+        for n, (key, text) in enumerate(DEFAULT_CHECKLIST.items())
+    ]
 
 
 def managing_editor(**kwargs):
@@ -76,6 +102,7 @@ __all__ = [
     "Article",
     "SourceFactory",
     "UserFactory",
+    "default_checklist",
     "editor",
     "managing_editor",
     "reviewer",

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from articles.models import Article
 from workflows import services
-from workflows.models import AuditEvent
+from workflows.models import AuditEvent, ChecklistItem
 
 from . import factories
 
@@ -25,6 +25,35 @@ def client_for(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+def approval_kwargs(
+    *, comment: str = "", declared: bool = False, statement: str = "", audience: str = "general"
+) -> dict:
+    """What a reviewer signs: every checklist item for ``audience`` confirmed, and a
+    conflict-of-interest declaration (none, unless ``declared``).
+
+    For ``article_approve`` / ``article_recertify`` / ``article_act`` and, as JSON, for
+    the API's approve and recertify bodies.
+    """
+    items = factories.default_checklist() and ChecklistItem.objects.active()
+    coi = {"declared": declared, **({"statement": statement} if declared else {})}
+    return {
+        "comment": comment,
+        "checklist": {item.key: True for item in items if item.applies_to(audience)},
+        "conflict_of_interest": coi,
+    }
+
+
+def approval_form_data(*, comment: str = "", declared: bool = False, statement: str = "") -> dict:
+    """The workspace approve/re-certify form's POST data, every checklist item ticked."""
+    signed = approval_kwargs(comment=comment, declared=declared, statement=statement)
+    return {
+        **{f"check_{key}": "on" for key in signed["checklist"]},
+        "conflict_of_interest": "yes" if declared else "no",
+        "conflict_statement": statement,
+        "comment": comment,
+    }
 
 
 def make_article(
@@ -57,7 +86,7 @@ def make_article(
         return services.article_request_changes(
             article_id=article.pk, actor=reviewer, comment="Please cite the trial."
         )
-    services.article_approve(article_id=article.pk, actor=reviewer)
+    services.article_approve(article_id=article.pk, actor=reviewer, **approval_kwargs())
     if state == "approved":
         return Article.objects.get(pk=article.pk)
     raise ValueError(state)

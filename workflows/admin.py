@@ -4,7 +4,14 @@ from django.contrib import admin
 
 from articles.admin import ReadOnlyAdmin
 
-from .models import Approval, AuditEvent, Notification, OutboxMessage, ReviewAssignment
+from .models import (
+    Approval,
+    AuditEvent,
+    ChecklistItem,
+    Notification,
+    OutboxMessage,
+    ReviewAssignment,
+)
 
 
 @admin.register(AuditEvent)
@@ -15,9 +22,16 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["article__slug", "comment"]
 
 
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(admin.ModelAdmin):
+    list_display = ["key", "text", "required", "audiences", "active", "position"]
+    list_editable = ["required", "active", "position"]
+    list_filter = ["active", "required"]
+
+
 @admin.register(Approval)
 class ApprovalAdmin(ReadOnlyAdmin):
-    list_display = ["at", "article", "revision", "reviewer"]
+    list_display = ["at", "article", "kind", "revision", "reviewer"]
     list_select_related = ["article", "revision", "reviewer"]
 
 

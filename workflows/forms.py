@@ -88,26 +88,88 @@ class CommentForm(forms.Form):
 
 
 class ApprovalForm(CommentForm):
-    """The reviewer's checklist; every item must be confirmed before approving."""
+    """What a reviewer signs to approve or re-certify: the checklist items for the
+    article's audience (from ``ChecklistItem``), and a conflict-of-interest declaration.
 
-    CHECKLIST = {
-        "claims_supported": "Every medical claim is supported by the sources cited.",
-        "no_retracted_sources": "No retracted or withdrawn source is relied on as evidence.",
-        "audience_language": "The language suits the intended audience.",
-        "dates_checked": "Dates, figures and time-sensitive statements are current.",
-    }
+    The form only shapes the input; the service refuses an unconfirmed required item
+    or a missing declaration, for the API and the workspace alike.
+    """
 
-    claims_supported = forms.BooleanField(label=CHECKLIST["claims_supported"])
-    no_retracted_sources = forms.BooleanField(label=CHECKLIST["no_retracted_sources"])
-    audience_language = forms.BooleanField(label=CHECKLIST["audience_language"])
-    dates_checked = forms.BooleanField(label=CHECKLIST["dates_checked"])
+    COI_CHOICES = [("no", "I have no conflict of interest to declare"), ("yes", "I declare:")]
 
-    def comment_with_checklist(self) -> str:
-        """The comment plus the confirmed checklist, so the audit trail records it."""
-        lines = [self.cleaned_data["comment"].strip()] if self.cleaned_data["comment"] else []
-        lines.append("Checklist confirmed:")
-        lines.extend(f"- {label}" for label in self.CHECKLIST.values())
-        return "\n".join(lines)
+    conflict_of_interest = forms.ChoiceField(
+        label="Conflict of interest",
+        choices=COI_CHOICES,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    conflict_statement = forms.CharField(
+        label="Statement (required when you declare a conflict)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, items=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.items = list(items)
+        for item in self.items:
+            label = item.text if item.required else f"{item.text} (optional)"
+            self.fields[f"check_{item.key}"] = forms.BooleanField(label=label, required=False)
+        # Checklist first, then the declaration, then the comment.
+        order = [f"check_{i.key}" for i in self.items]
+        self.order_fields([*order, "conflict_of_interest", "conflict_statement", "comment"])
+
+    @property
+    def checklist_fields(self):
+        return [self[f"check_{item.key}"] for item in self.items]
+
+    def checklist(self) -> dict:
+        """{key: True/False} for the service."""
+        return {item.key: bool(self.cleaned_data.get(f"check_{item.key}")) for item in self.items}
+
+    def conflict(self) -> dict | None:
+        """The declaration for the service; None when the reviewer chose nothing."""
+        choice = self.cleaned_data.get("conflict_of_interest")
+        if choice == "no":
+            return {"declared": False}
+        if choice == "yes":
+            return {"declared": True, "statement": self.cleaned_data.get("conflict_statement", "")}
+        return None
+
+
+class ReviewerProfileForm(forms.Form):
+    """A managing editor's view of a reviewer's profile and credentials."""
+
+    display_name = forms.CharField(max_length=200)
+    credentials = forms.CharField(max_length=100, required=False, help_text='e.g. "MD, PhD"')
+    specialty = forms.CharField(max_length=200, required=False)
+    bio = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    registration_body = forms.CharField(max_length=100, required=False, help_text='e.g. "GMC"')
+    registration_number = forms.CharField(max_length=100, required=False)
+    credentials_expire_on = forms.DateField(
+        required=False, help_text="YYYY-MM-DD", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    verify = forms.BooleanField(
+        required=False,
+        label="I checked these credentials against the register: mark them verified",
+    )
+
+
+class ChecklistItemForm(forms.Form):
+    """One checklist item, as managing editors keep it."""
+
+    key = forms.SlugField(max_length=60, help_text="Stable identifier, e.g. numbers_checked")
+    text = forms.CharField(max_length=500)
+    required = forms.BooleanField(required=False, initial=True)
+    audiences = forms.MultipleChoiceField(
+        choices=Article.Audience.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every audience.",
+    )
+    active = forms.BooleanField(required=False, initial=True)
+    position = forms.IntegerField(min_value=0, max_value=1000, initial=0)
 
 
 class SourceImportForm(forms.Form):

@@ -232,6 +232,44 @@ def _sweep_conditions(now: datetime) -> tuple[Q, Q]:
     return overdue, due_soon
 
 
+def review_flags(article: Article, *, now: datetime) -> tuple[bool, bool]:
+    """(overdue, due soon) for one article in memory: ``_sweep_conditions`` in Python,
+    for a service that moves the due date (a changed review interval)."""
+    due = article.next_review_due
+    if not article.is_live or due is None:
+        return False, False
+    soon = now + timedelta(days=settings.REVIEWSITE_DUE_SOON_DAYS)
+    return due <= now, now < due <= soon
+
+
+def notify_credentials_expiring(*, now: datetime) -> int:
+    """The daily digest's line for managing editors: verified reviewer credentials that
+    expire within 30 days. Once a day per managing editor (the dedupe key holds the day).
+    """
+    from reviewsite.roles import MANAGING_EDITORS
+
+    from .selectors import CREDENTIALS_EXPIRING_DAYS, credentials_expiring
+
+    expiring = credentials_expiring(today=timezone.localdate(now))
+    if not expiring:
+        return 0
+    lines = [
+        f"- {p.byline} ({p.registration_body} {p.registration_number}): expires "
+        f"{p.credentials_expire_on.isoformat()}"
+        for p in expiring
+    ]
+    managing = get_user_model().objects.filter(groups__name=MANAGING_EDITORS).distinct()
+    return len(
+        notifications.queue(
+            recipients=managing,
+            subject=f"Reviewer credentials expiring within {CREDENTIALS_EXPIRING_DAYS} days",
+            body="These reviewers may not approve or re-certify once their credentials "
+            "expire; verify renewed ones in the workspace (Reviewers):\n\n" + "\n".join(lines),
+            dedupe_key=f"credentials-expiring:{timezone.localdate(now).isoformat()}",
+        )
+    )
+
+
 @transaction.atomic
 def flag_stale_articles(*, now: datetime | None = None, report: bool = True) -> SweepResult:
     """Flag live articles overdue or due soon for review, clear stale flags, mail digests."""
@@ -259,6 +297,7 @@ def flag_stale_articles(*, now: datetime | None = None, report: bool = True) -> 
         ),
     }
     counts, slugs = _apply_changes(changes, at=now, report=report)
+    notify_credentials_expiring(now=now)
     if not any(counts.values()):
         return SweepResult(at=now, changes=counts, slugs=slugs)
     newly = changes[f"flag:{OVERDUE}"][0] | changes[f"flag:{DUE_SOON}"][0]

@@ -43,8 +43,44 @@ class AuditEvent(models.Model):
         raise TypeError("Audit events are append-only")
 
 
+class ChecklistItemQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(active=True)
+
+
+class ChecklistItem(models.Model):
+    """One item of the reviewer's checklist, kept by managing editors."""
+
+    key = models.SlugField(max_length=60, unique=True)
+    text = models.CharField(max_length=500)
+    required = models.BooleanField(default=True)
+    #: Audiences the item applies to (``Article.Audience`` values); empty means all.
+    audiences = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = ChecklistItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def applies_to(self, audience: str) -> bool:
+        """Whether the item is asked for an article written for ``audience``."""
+        return not self.audiences or audience in self.audiences
+
+
 class Approval(models.Model):
-    """A reviewer's approval, bound to one revision's content hash."""
+    """A reviewer's approval or re-certification, bound to one revision's content hash,
+    with the review record an accreditor asks for: the checklist confirmed, the
+    conflict-of-interest declaration, the reviewer's credentials and the state of
+    every cited source at that moment."""
+
+    class Kind(models.TextChoices):
+        APPROVAL = "approval", "Approval"
+        RECERTIFICATION = "recertification", "Re-certification"
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="approvals")
     revision = models.ForeignKey(
@@ -55,7 +91,19 @@ class Approval(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approvals"
     )
     comment = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.APPROVAL)
+    #: [{"key", "text", "required", "confirmed"}] as the items read when signed.
+    checklist = models.JSONField(default=list, blank=True)
+    #: {"declared": bool, "statement": str}
+    conflict_of_interest = models.JSONField(default=dict, blank=True)
+    #: ``ReviewerProfile.credentials_record()`` when signed.
+    credentials = models.JSONField(default=dict, blank=True)
+    #: [{"number", "key", "source", "title", "status", "status_changed_at", "last_checked",
+    #: "intentional_reason"}] for each source the revision cites, when signed.
+    evidence = models.JSONField(default=list, blank=True)
     at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         # Not unique per (revision, reviewer): an archived and restored revision goes
@@ -63,7 +111,17 @@ class Approval(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.reviewer_id} approved r{self.revision_id}"
+        return f"{self.reviewer_id} {self.kind} r{self.revision_id}"
+
+    @property
+    def conflict_statement(self) -> str:
+        """What readers are shown of the declaration."""
+        coi = self.conflict_of_interest or {}
+        if not coi:
+            return ""
+        if coi.get("declared"):
+            return coi.get("statement", "")
+        return "No conflicts of interest declared"
 
 
 class ReviewAssignment(models.Model):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import difflib
 
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.utils import timezone
 
-from articles.models import Article, RevisionCitation
+from articles.models import Article, ReviewerProfile, RevisionCitation
 from citations.models import Source
 from reviewsite.roles import is_staff_member
 
@@ -19,6 +20,9 @@ URGENCY_RETRACTED, URGENCY_CONCERN, URGENCY_OVERDUE, URGENCY_IN_REVIEW, URGENCY_
 #: A corrected source: worth a look, after everything else.
 URGENCY_CORRECTED = 5
 
+#: Credentials that expire within this many days are shown to managing editors.
+CREDENTIALS_EXPIRING_DAYS = 30
+
 _LIST_RELATED = ("latest_revision", "live_revision", "owner", "last_reviewed_by")
 
 
@@ -27,9 +31,10 @@ def review_queue(*, user) -> QuerySet[Article]:
 
     Included: submitted and under-review articles, live articles whose review is
     overdue, and any non-archived article flagged for a retracted or concerning
-    citation, or citing a corrected source. Order: retraction flags, concern flags,
-    overdue reviews, articles in review, submitted ones, then corrected-source flags
-    (low priority); within a rank, articles assigned to ``user`` come
+    citation, citing a corrected source, or whose other variant changed. Order:
+    retraction flags, concern flags, overdue reviews (a live variant flagged
+    ``variant_changed`` ranks with them), articles in review, submitted ones, then
+    corrected-source flags (low priority); within a rank, articles assigned to ``user`` come
     first, then the longest-waiting. Users without an editorial role get nothing.
     """
     if not is_staff_member(user):
@@ -40,6 +45,7 @@ def review_queue(*, user) -> QuerySet[Article]:
         | Q(flag_citation_retracted=True)
         | Q(flag_citation_concern=True)
         | Q(flag_citation_corrected=True)
+        | Q(flag_variant_changed=True)
     )
     return (
         Article.objects.filter(queued)
@@ -49,7 +55,11 @@ def review_queue(*, user) -> QuerySet[Article]:
             urgency=Case(
                 When(flag_citation_retracted=True, then=Value(URGENCY_RETRACTED)),
                 When(flag_citation_concern=True, then=Value(URGENCY_CONCERN)),
-                When(flag_review_overdue=True, then=Value(URGENCY_OVERDUE)),
+                # A variant whose sibling changed is checked like an overdue review.
+                When(
+                    Q(flag_review_overdue=True) | Q(flag_variant_changed=True),
+                    then=Value(URGENCY_OVERDUE),
+                ),
                 When(status=S.UNDER_REVIEW, then=Value(URGENCY_IN_REVIEW)),
                 When(status=S.SUBMITTED, then=Value(URGENCY_SUBMITTED)),
                 default=Value(URGENCY_CORRECTED),
@@ -111,6 +121,11 @@ def dashboard_sections(*, user, limit: int = 25) -> dict[str, list[Article]]:
             listed.filter(flag_review_overdue=True).order_by(
                 F("next_review_due").asc(nulls_last=True)
             )[:limit]
+        ),
+        "variants_changed": list(
+            listed.filter(flag_variant_changed=True)
+            .exclude(status=S.ARCHIVED)
+            .order_by("-updated_at", "-id")[:limit]
         ),
         "retraction_alerts": list(
             listed.filter(Q(flag_citation_retracted=True) | Q(flag_citation_concern=True))
@@ -270,4 +285,24 @@ def picker_sources(*, limit: int = 500) -> list[Source]:
         Source.objects.only("id", "key", "title", "issued", "status", "authors").order_by("key")[
             :limit
         ]
+    )
+
+
+def reviewer_rows(*, today=None) -> list[dict]:
+    """Every reviewer profile with what blocks its signature ("" if nothing), one query."""
+    today = today or timezone.localdate()
+    profiles = ReviewerProfile.objects.select_related("user", "credentials_verified_by")
+    return [
+        {"profile": p, "problem": p.credential_problem(today)}
+        for p in profiles.order_by("display_name", "user_id")
+    ]
+
+
+def credentials_expiring(*, today=None) -> list[ReviewerProfile]:
+    """Verified credentials that run out within 30 days, soonest first."""
+    today = today or timezone.localdate()
+    return list(
+        ReviewerProfile.objects.expiring(today=today, within_days=CREDENTIALS_EXPIRING_DAYS)
+        .select_related("user")
+        .order_by("credentials_expire_on", "user_id")
     )

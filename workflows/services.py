@@ -15,7 +15,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from articles.models import Article, ArticleRevision, RevisionCitation
+from articles.models import (
+    Article,
+    ArticleRevision,
+    ReviewerProfile,
+    RevisionCitation,
+    live_q,
+    reviewer_credential_problem,
+)
 from articles.services import (
     Content,
     content_hash,
@@ -30,8 +37,17 @@ from reviewsite.errors import ActionForbidden, DomainError, TransitionNotAllowed
 from reviewsite.roles import REVIEWERS, is_editor, is_managing_editor
 
 from . import notifications
+from .jobs import review_flags
 from .models import Approval, AuditEvent, ReviewAssignment
-from .transitions import API_ACTIONS, TRANSITIONS, Transition, allowed_actions, has_role
+from .review_record import review_record
+from .transitions import (
+    API_ACTIONS,
+    TRANSITIONS,
+    Transition,
+    allowed_actions,
+    has_role,
+    owner_problem,
+)
 
 S = Article.Status
 
@@ -103,11 +119,19 @@ def _check(transition: Transition, article: Article, actor) -> None:
     if not has_role(actor, transition):
         roles = " or ".join(sorted(transition.roles))
         raise ActionForbidden(f"Only {roles} may {transition.action} an article.")
+    problem = owner_problem(actor, transition, article)
+    if problem:
+        raise ActionForbidden(problem)
+    if transition.credentials:
+        # Read fresh: a managing editor may have verified (or revoked) them meanwhile.
+        problem = reviewer_credential_problem(actor, profile=_profile(actor))
+        if problem:
+            raise ActionForbidden(f"You may not {transition.action}: {problem}")
     if article.status not in transition.sources:
         raise TransitionNotAllowed(
             f"Cannot {transition.action} an article that is {article.status}.",
             status=article.status,
-            allowed_actions=allowed_actions(article.status, actor),
+            allowed_actions=allowed_actions(article.status, actor, article),
         )
     revision = _four_eyes_revision(transition, article) if transition.four_eyes else None
     if revision is not None and actor.pk in _contributors(article, revision):
@@ -115,6 +139,14 @@ def _check(transition: Transition, article: Article, actor) -> None:
             f"You wrote or edited this revision; nobody may {transition.four_eyes} "
             "their own work, so another reviewer must."
         )
+
+
+def _profile(actor) -> ReviewerProfile | None:
+    return (
+        ReviewerProfile.objects.filter(user_id=actor.pk)
+        .select_related("credentials_verified_by")
+        .first()
+    )
 
 
 def _lock(article_id: int) -> Article:
@@ -220,7 +252,7 @@ def article_create(
         audience=audience,
         topic=topic,
         variant_group=variant_group,
-    )
+    ).normalized()
     validate_content(content)
     _validate_settings(review_interval_days, required_approvals)
     taken = ValidationError({"slug": ["An article with this slug already exists."]})
@@ -308,11 +340,18 @@ def article_edit(
             body=changes.get("body", current.body),
             intentional=changes.get("intentional_citations", current.intentional_citations),
             **{f: changes.get(f, getattr(current, f)) for f in _META_FIELDS},
-        )
-        # content_hash covers the files of the figures shown: a replaced image is a change.
-        content_changed = (
-            current.metadata != content.metadata or current.content_hash != content_hash(content)
-        )
+        ).normalized()
+        # Compared after normalising line endings and trailing whitespace on both sides
+        # (a browser that sends the same text with CRLF changes nothing); content_hash
+        # covers the files of the figures shown, so a replaced image is a change.
+        before = Content(
+            title=current.title,
+            summary=current.summary,
+            body=current.body,
+            intentional=current.intentional_citations,
+            **current.metadata,
+        ).normalized()
+        content_changed = content != before or current.content_hash != content_hash(content)
         settings_changed = {
             f: changes[f]
             for f in _MANAGING_FIELDS
@@ -330,18 +369,42 @@ def article_edit(
         for field, value in settings_changed.items():
             setattr(article, field, value)
         if "review_interval_days" in settings_changed:
+            # Not a content change: the due date and the review flags move at once.
             article.next_review_due = article.compute_next_review_due()
+            overdue, due_soon = review_flags(article, now=timezone.now())
+            for name, wanted in (("review_overdue", overdue), ("review_due_soon", due_soon)):
+                field = Article.FLAG_FIELDS[name]
+                if getattr(article, field) != wanted:
+                    setattr(article, field, wanted)
+                    # Audited like the sweep's own flag changes.
+                    _audit(
+                        article=article,
+                        actor=actor,
+                        action=f"{'flag' if wanted else 'unflag'}:{name}",
+                        from_status=article.status,
+                        to_status=article.status,
+                        revision_id=article.live_revision_id,
+                        comment="Review interval changed to "
+                        f"{article.effective_review_interval_days} days.",
+                    )
         # The history names what changed, not every field the form sent back.
-        before = {
-            "title": current.title,
-            "summary": current.summary,
-            "body": current.body,
-            "intentional_citations": current.intentional_citations,
-            **current.metadata,
+        fields_before = {
+            "title": before.title,
+            "summary": before.summary,
+            "body": before.body,
+            "intentional_citations": before.intentional,
+            **before.metadata,
+        }
+        fields_after = {
+            "title": content.title,
+            "summary": content.summary,
+            "body": content.body,
+            "intentional_citations": content.intentional,
+            **content.metadata,
         }
         changed_fields.extend(
             sorted(
-                {f for f in before if f in changes and changes[f] != before[f]}
+                {f for f in fields_before if f in changes and fields_after[f] != fields_before[f]}
                 | set(settings_changed)
             )
         )
@@ -460,8 +523,19 @@ def article_request_changes(*, article_id: int, actor, comment: str = "") -> Art
     return _perform("request-changes", article_id, actor, apply, comment=comment)
 
 
-def article_approve(*, article_id: int, actor, comment: str = "") -> Article:
-    """under_review → approved once enough distinct reviewers approved this exact content."""
+def article_approve(
+    *,
+    article_id: int,
+    actor,
+    comment: str = "",
+    checklist: dict | None = None,
+    conflict_of_interest: dict | None = None,
+) -> Article:
+    """under_review → approved once enough distinct reviewers approved this exact content.
+
+    The reviewer confirms the checklist and declares conflicts of interest; both are
+    stored on the approval with their credentials and the cited sources' state now.
+    """
 
     def apply(article: Article) -> tuple:
         revision = article.latest_revision
@@ -470,20 +544,30 @@ def article_approve(*, article_id: int, actor, comment: str = "") -> Article:
         this_round = Approval.objects.filter(
             revision=revision,
             content_hash=revision.content_hash,
+            kind=Approval.Kind.APPROVAL,
             at__gte=article.submitted_at,
         )
         if this_round.filter(reviewer=actor).exists():
             raise TransitionNotAllowed(
                 "You have already approved this revision; another reviewer must approve it.",
                 status=article.status,
-                allowed_actions=allowed_actions(article.status, actor),
+                allowed_actions=allowed_actions(article.status, actor, article),
             )
+        record = review_record(
+            article=article,
+            revision=revision,
+            profile=_profile(actor),
+            checklist=checklist,
+            conflict_of_interest=conflict_of_interest,
+        )
         Approval.objects.create(
             article=article,
             revision=revision,
             content_hash=revision.content_hash,
             reviewer=actor,
             comment=comment,
+            kind=Approval.Kind.APPROVAL,
+            **record.as_fields(),
         )
         approvals = this_round.values("reviewer").distinct().count()
         if approvals < article.required_approvals:
@@ -511,9 +595,19 @@ def _make_live(article: Article, revision: ArticleRevision, actor) -> None:
         )
     if previous_hash != revision.content_hash:
         article.last_updated = now
+        _flag_other_variants(article, actor, now)
     article.live_revision = revision
     # Readers filter and group by the article's fields: they take the approved values.
     _copy_metadata(revision.metadata, article)
+    article.flag_variant_changed = False
+    article.review_declarations = _declarations(
+        Approval.objects.filter(
+            revision=revision,
+            content_hash=revision.content_hash,
+            kind=Approval.Kind.APPROVAL,
+            at__gte=article.submitted_at,
+        )
+    )
     article.live_submitted_at = article.submitted_at
     article.live_review_started_at = article.review_started_at
     article.last_reviewed = now
@@ -532,6 +626,48 @@ def _copy_metadata(metadata: dict, article: Article) -> None:
         setattr(article, field, value)
 
 
+def _declarations(approvals) -> list[dict]:
+    """What readers see of the conflict-of-interest declarations behind the live page."""
+    return [
+        {
+            "reviewer": a.credentials.get("display_name") or a.reviewer.get_username(),
+            "declared": bool(a.conflict_of_interest.get("declared")),
+            "statement": a.conflict_of_interest.get("statement", ""),
+        }
+        for a in approvals.select_related("reviewer").order_by("at", "id")
+    ]
+
+
+def _flag_other_variants(article: Article, actor, now) -> None:
+    """The live content changed: the other live variants of its group need a look."""
+    if not article.variant_group:
+        return
+    others = (
+        Article.objects.filter(live_q(), variant_group=article.variant_group)
+        .exclude(pk=article.pk)
+        .filter(flag_variant_changed=False)
+    )
+    flagged = list(others.values_list("pk", "status", "live_revision_id"))
+    if not flagged:
+        return
+    Article.objects.filter(pk__in=[pk for pk, _, _ in flagged]).update(
+        flag_variant_changed=True, version=F("version") + 1
+    )
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            article_id=pk,
+            actor=actor,
+            action="flag:variant_changed",
+            from_status=status,
+            to_status=status,
+            revision_id=live,
+            comment=f"The live content of {article.slug} ({article.get_audience_display()}) "
+            "changed; check this variant says the same.",
+        )
+        for pk, status, live in flagged
+    )
+
+
 def live_citation_flags(revision: ArticleRevision) -> tuple[bool, bool, bool]:
     """(cites a retracted/withdrawn source, one under an expression of concern, a corrected
     one)."""
@@ -547,21 +683,75 @@ def live_citation_flags(revision: ArticleRevision) -> tuple[bool, bool, bool]:
     )
 
 
-def article_recertify(*, article_id: int, actor, comment: str = "") -> Article:
-    """approved → approved: the content is re-checked, last_reviewed moves, flags clear."""
+def article_recertify(
+    *,
+    article_id: int,
+    actor,
+    comment: str = "",
+    checklist: dict | None = None,
+    conflict_of_interest: dict | None = None,
+) -> Article:
+    """approved → approved: the content is re-checked, last_reviewed moves, flags clear.
+
+    Refused (409) while the live revision relies on a retracted or withdrawn source
+    that is not cited on purpose: that needs a changed revision and an approval.
+    """
 
     def apply(article: Article) -> tuple:
         revision = article.live_revision
+        refused = list(
+            RevisionCitation.objects.relying_on_refused()
+            .filter(revision=revision)
+            .select_related("source")
+            .order_by("number")
+        )
+        if refused:
+            cited = ", ".join(f"[{c.number}] {c.source.key} ({c.source.status})" for c in refused)
+            raise TransitionNotAllowed(
+                f"The live revision relies on {cited}; re-certifying would vouch for it. "
+                "Edit the article to drop or replace the source (or mark it intentional "
+                "with a reason) and approve the new revision.",
+                status=article.status,
+                allowed_actions=allowed_actions(article.status, actor, article),
+                sources=[c.source_id for c in refused],
+            )
+        record = review_record(
+            article=article,
+            revision=revision,
+            profile=_profile(actor),
+            checklist=checklist,
+            conflict_of_interest=conflict_of_interest,
+        )
+        recertification = Approval.objects.create(
+            article=article,
+            revision=revision,
+            content_hash=revision.content_hash,
+            reviewer=actor,
+            comment=comment,
+            kind=Approval.Kind.RECERTIFICATION,
+            **record.as_fields(),
+        )
+        article.review_declarations = _declarations(Approval.objects.filter(pk=recertification.pk))
+        article.flag_variant_changed = False
         article.last_reviewed = timezone.now()
         article.last_reviewed_by = actor
         article.next_review_due = article.compute_next_review_due()
         article.flag_review_overdue = False
         article.flag_review_due_soon = False
-        # A reviewer re-certifying vouches for the page again, but a retracted source
-        # stays flagged until a revision that no longer cites it is approved.
         return revision, S.APPROVED
 
     return _perform("recertify", article_id, actor, apply, comment=comment)
+
+
+def article_withdraw(*, article_id: int, actor, comment: str = "") -> Article:
+    """submitted → draft: the owner (or a managing editor) takes a submission back."""
+
+    def apply(article: Article) -> tuple:
+        article.submitted_at = None
+        article.review_started_at = None
+        return article.latest_revision, S.DRAFT
+
+    return _perform("withdraw", article_id, actor, apply, comment=comment)
 
 
 def article_archive(*, article_id: int, actor, comment: str = "") -> Article:
@@ -583,6 +773,7 @@ def article_restore(*, article_id: int, actor, comment: str = "") -> Article:
 
 _SERVICES = {
     "submit": article_submit,
+    "withdraw": article_withdraw,
     "start-review": article_start_review,
     "request-changes": article_request_changes,
     "approve": article_approve,
@@ -594,9 +785,30 @@ _SERVICES = {
 ACTION_SERVICES = {action: _SERVICES[action] for action in API_ACTIONS}
 
 
-def article_act(*, article_id: int, action: str, actor, comment: str = "") -> Article:
-    """Run one API action by name."""
-    return ACTION_SERVICES[action](article_id=article_id, actor=actor, comment=comment or "")
+#: Actions whose reviewer signs a review record (checklist, conflict of interest).
+SIGNED_ACTIONS = frozenset(a for a, t in TRANSITIONS.items() if t.credentials)
+
+
+def article_act(
+    *,
+    article_id: int,
+    action: str,
+    actor,
+    comment: str = "",
+    checklist: dict | None = None,
+    conflict_of_interest: dict | None = None,
+) -> Article:
+    """Run one API action by name; approve and recertify take the review record."""
+    service = ACTION_SERVICES[action]
+    if action in SIGNED_ACTIONS:
+        return service(
+            article_id=article_id,
+            actor=actor,
+            comment=comment or "",
+            checklist=checklist,
+            conflict_of_interest=conflict_of_interest,
+        )
+    return service(article_id=article_id, actor=actor, comment=comment or "")
 
 
 # --- assignments ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from articles.models import Article
+from articles.models import Article, reviewer_credential_problem
 from reviewsite.roles import EDITORS, MANAGING_EDITORS, REVIEWERS, holds_any
 
 S = Article.Status
@@ -24,6 +24,10 @@ class Transition:
     comment_required: bool = False
     #: Four-eyes: what nobody may do to a revision they wrote or edited ("" = no rule).
     four_eyes: str = ""
+    #: Signing a review: the actor needs verified, unexpired credentials (superusers too).
+    credentials: bool = False
+    #: Roles that may act on any article; holders of the other roles only on their own.
+    any_article: frozenset[str] | None = None
 
     @property
     def api(self) -> bool:
@@ -42,6 +46,14 @@ TRANSITIONS: dict[str, Transition] = {
             label="Submit for review",
         ),
         Transition(
+            "withdraw",
+            frozenset({S.SUBMITTED}),
+            S.DRAFT,
+            frozenset({EDITORS, MANAGING_EDITORS}),
+            label="Withdraw submission",
+            any_article=frozenset({MANAGING_EDITORS}),
+        ),
+        Transition(
             "start-review",
             frozenset({S.SUBMITTED}),
             S.UNDER_REVIEW,
@@ -56,6 +68,7 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({REVIEWERS}),
             label="Approve",
             four_eyes="approve",
+            credentials=True,
         ),
         Transition(
             "request-changes",
@@ -73,6 +86,7 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({REVIEWERS}),
             label="Re-certify (content unchanged)",
             four_eyes="re-certify",
+            credentials=True,
         ),
         Transition(
             "archive",
@@ -109,15 +123,34 @@ def has_role(user, transition: Transition) -> bool:
     return holds_any(user, transition.roles)
 
 
-def allowed_actions(status: str, user=None) -> list[str]:
-    """Actions legal from ``status``, for ``user`` if given (four-eyes is checked later)."""
+def owner_problem(user, transition: Transition, article) -> str:
+    """Why ``user`` may not take an owner-only action on ``article`` ("" when they may)."""
+    if transition.any_article is None or holds_any(user, transition.any_article):
+        return ""
+    if article.owner_id == getattr(user, "pk", None):
+        return ""
+    roles = " or ".join(sorted(transition.any_article))
+    return f"Only the article's owner or {roles} may {transition.action} it."
+
+
+def may_act(user, transition: Transition, article=None) -> bool:
+    """Role, owner and credential rules for offering an action (four-eyes comes later)."""
+    if not has_role(user, transition):
+        return False
+    if article is not None and owner_problem(user, transition, article):
+        return False
+    return not (transition.credentials and reviewer_credential_problem(user))
+
+
+def allowed_actions(status: str, user=None, article=None) -> list[str]:
+    """Actions legal from ``status``, for ``user`` (on ``article``) if given."""
     return [
         t.action
         for t in TRANSITIONS.values()
-        if status in t.sources and (user is None or has_role(user, t))
+        if status in t.sources and (user is None or may_act(user, t, article))
     ]
 
 
-def allowed_api_actions(status: str, user=None) -> list[str]:
+def allowed_api_actions(status: str, user=None, article=None) -> list[str]:
     """The API actions (buttons) legal from ``status`` for ``user``."""
-    return [a for a in allowed_actions(status, user) if TRANSITIONS[a].api]
+    return [a for a in allowed_actions(status, user, article) if TRANSITIONS[a].api]

@@ -19,8 +19,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from articles.claims import claims_by_revision, claims_for
-from articles.models import Article
-from articles.services import render_body
+from articles.models import Article, ReviewerProfile
+from articles.readability import readability, readability_warning
+from articles.services import PROFILE_FIELDS, render_body, reviewer_profile_update
 from citations import services as citation_services
 from citations.importers import UnsupportedFormat
 from citations.integrity import can_check_sources, source_check_now
@@ -32,14 +33,19 @@ from reviewsite.http_errors import status_for
 from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
 
 from . import selectors, services
+from .evidence_pack import evidence_pack
 from .forms import (
     ApprovalForm,
     ArticleForm,
+    ChecklistItemForm,
     CommentForm,
+    ReviewerProfileForm,
     SearchForm,
     SourceImportForm,
     SourceStatusForm,
 )
+from .models import ChecklistItem
+from .review_record import checklist_for, checklist_item_save, submit_warning
 from .transitions import ACTION_LABELS, API_ACTIONS, TRANSITIONS, allowed_api_actions
 
 
@@ -124,10 +130,17 @@ def dashboard(request):
         for a in alerts
         if claims.get(a.live_revision_id)
     ]
+    roles = _roles(request.user)
+    expiring = selectors.credentials_expiring() if roles["is_managing"] else []
     return render(
         request,
         "workflows/dashboard.html",
-        {"sections": sections, "alert_claims": alert_claims, **_roles(request.user)},
+        {
+            "sections": sections,
+            "alert_claims": alert_claims,
+            "credentials_expiring": expiring,
+            **roles,
+        },
     )
 
 
@@ -160,10 +173,14 @@ def article_list(request):
 # --- the editor ---------------------------------------------------------------------------
 
 
-def _preview(body: str) -> dict:
-    """Render the body as readers would see it, with its numbered references; stores nothing."""
+def _preview(body: str, audience: str) -> dict:
+    """Render the body as readers would see it, with its numbered references and its
+    readability; stores nothing."""
     rendering = render_body(body)
+    scores = readability(body)
     return {
+        "readability": scores,
+        "readability_warning": readability_warning(scores, audience),
         "html": rendering.html,
         "references": [
             {"number": c.number, "entry": c.entry_html, "source": c.source}
@@ -196,7 +213,7 @@ def article_create(request):
             return render(
                 request,
                 "workflows/article_form.html",
-                _editor_context(request, form, preview=_preview(data["body"])),
+                _editor_context(request, form, preview=_preview(data["body"], data["audience"])),
             )
         try:
             article = services.article_create(
@@ -230,7 +247,7 @@ def article_edit(request, pk: int):
         form = ArticleForm(request.POST, can_manage=roles["is_managing"])
         if form.is_valid():
             if "preview" in request.POST:
-                preview = _preview(form.cleaned_data["body"])
+                preview = _preview(form.cleaned_data["body"], form.cleaned_data["audience"])
                 context = _editor_context(request, form, article, preview)
                 return render(request, "workflows/article_form.html", context)
             changes = {
@@ -317,10 +334,15 @@ def _get_article(pk: int) -> Article:
 # --- the review page ----------------------------------------------------------------------
 
 
+def _approval_form(article: Article, data=None) -> ApprovalForm:
+    return ApprovalForm(data, items=checklist_for(article.audience))
+
+
 def _review_context(request, article: Article, forms: dict | None = None) -> dict:
     forms = forms or {}
-    actions = allowed_api_actions(article.status, request.user)
+    actions = allowed_api_actions(article.status, request.user, article)
     comparison = selectors.revision_comparison(article=article)
+    signed = [a for a in ("approve", "recertify") if a in actions]
     return {
         "article": article,
         "comparison": comparison,
@@ -329,11 +351,16 @@ def _review_context(request, article: Article, forms: dict | None = None) -> dic
         "actions": [
             {"name": a, "label": ACTION_LABELS[a]}
             for a in ACTION_LABELS
-            if a in actions and a not in ("approve", "request-changes")
+            if a in actions and a not in ("approve", "recertify", "request-changes")
         ],
-        "can_approve": "approve" in actions,
+        # Approve and re-certify are signed with the same form (checklist and COI).
+        "readability": article.latest_revision.readability,
+        "readability_warning": submit_warning(article),
+        "signed_action": signed[0] if signed else "",
+        "signed_label": ACTION_LABELS[signed[0]] if signed else "",
+        "can_approve": bool(signed),
         "can_request_changes": "request-changes" in actions,
-        "approval_form": forms.get("approve") or ApprovalForm(),
+        "approval_form": forms.get("signed") or _approval_form(article),
         "changes_form": forms.get("request-changes") or CommentForm(),
         "action_form": forms.get("other") or CommentForm(),
         **_roles(request.user),
@@ -356,14 +383,25 @@ def article_review(request, pk: int):
 
 
 @staff_required
+def article_evidence_pack(request, pk: int):
+    """The accreditation evidence pack, printable (the API serves the same as JSON)."""
+    try:
+        pack = evidence_pack(article_id=pk)
+    except Article.DoesNotExist:
+        raise Http404("No such article.")
+    return render(request, "workflows/evidence_pack.html", {"pack": pack})
+
+
+@staff_required
 @require_POST
 def article_action(request, pk: int, action: str):
     """Run one transition through ``article_act``; refusals are shown on the review page."""
     if action not in API_ACTIONS:
         raise Http404("No such action.")
     article = _get_article(pk)
-    form = (ApprovalForm if action == "approve" else CommentForm)(request.POST)
-    form_key = action if action in ("approve", "request-changes") else "other"
+    signed = action in services.SIGNED_ACTIONS
+    form = _approval_form(article, request.POST) if signed else CommentForm(request.POST)
+    form_key = "signed" if signed else action if action == "request-changes" else "other"
     if not form.is_valid():
         context = _review_context(request, article, {form_key: form})
         context["error_summary"] = [
@@ -373,10 +411,16 @@ def article_action(request, pk: int, action: str):
             for message in field_errors
         ]
         return render(request, "workflows/review.html", context, status=400)
-    comment = form.comment_with_checklist() if action == "approve" else form.cleaned_data["comment"]
+    record = (
+        {"checklist": form.checklist(), "conflict_of_interest": form.conflict()} if signed else {}
+    )
     try:
         article = services.article_act(
-            article_id=article.pk, action=action, actor=request.user, comment=comment
+            article_id=article.pk,
+            action=action,
+            actor=request.user,
+            comment=form.cleaned_data["comment"],
+            **record,
         )
     except (DomainError, ValidationError, PermissionDenied) as error:
         # Re-read: the refusal was audited and the state may have moved meanwhile.
@@ -388,6 +432,10 @@ def article_action(request, pk: int, action: str):
         request,
         f"{ACTION_LABELS[action]}: done. The article is now {article.get_status_display()}.",
     )
+    if action == "submit":
+        warning = submit_warning(article)
+        if warning:
+            messages.warning(request, warning)
     return redirect("workflows:article-review", pk=pk)
 
 
@@ -548,3 +596,81 @@ def source_check(request, pk: int):
             request, f"Checked {source.key} ({outcomes}). Status: {source.get_status_display()}."
         )
     return redirect(reverse("workflows:source-detail", kwargs={"pk": pk}))
+
+
+# --- reviewers and their credentials ------------------------------------------------------
+
+
+@staff_required
+def reviewer_list(request):
+    """Reviewers with their credentials and verification; managing editors verify."""
+    return render(
+        request,
+        "workflows/reviewer_list.html",
+        {"rows": selectors.reviewer_rows(), **_roles(request.user)},
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def reviewer_edit(request, pk: int):
+    """A managing editor edits a profile (``pk``: the reviewer's user id) and verifies it."""
+    user_id = pk
+    if not is_managing_editor(request.user):
+        raise PermissionDenied("Only Managing editors may edit or verify reviewer profiles.")
+    profile = ReviewerProfile.objects.filter(user_id=user_id).first()
+    if profile is None:
+        raise Http404("No such reviewer profile.")
+    form = ReviewerProfileForm(
+        request.POST or None, initial={f: getattr(profile, f) for f in PROFILE_FIELDS}
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            verify = data.pop("verify") or None
+            try:
+                reviewer_profile_update(
+                    user_id=user_id, actor=request.user, changes=data, verify=verify
+                )
+            except (DomainError, ValidationError, PermissionDenied) as error:
+                for message in _error_messages(error):
+                    form.add_error(None, message)
+                status = status_for(error)
+            else:
+                messages.success(
+                    request,
+                    f"{data['display_name']}: saved"
+                    + (", credentials verified." if verify else "."),
+                )
+                return redirect("workflows:reviewer-list")
+        else:
+            status = 400
+    context = {"profile": profile, "form": form, **_roles(request.user)}
+    return render(request, "workflows/reviewer_form.html", context, status=status)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def checklist(request):
+    """The reviewer's checklist; managing editors add, change and deactivate items."""
+    roles = _roles(request.user)
+    form = ChecklistItemForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not roles["is_managing"]:
+            raise PermissionDenied("Only Managing editors may change the checklist.")
+        if form.is_valid():
+            try:
+                item = checklist_item_save(actor=request.user, **form.cleaned_data)
+            except (DomainError, ValidationError, PermissionDenied) as error:
+                for message in _error_messages(error):
+                    form.add_error(None, message)
+                status = status_for(error)
+            else:
+                messages.success(request, f"Checklist item {item.key} saved.")
+                return redirect("workflows:checklist")
+        else:
+            status = 400
+    context = {"items": ChecklistItem.objects.all(), "form": form, **roles}
+    return render(request, "workflows/checklist.html", context, status=status)

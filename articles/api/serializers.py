@@ -1,9 +1,11 @@
 """Output shapes of articles, revisions and their citations."""
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from articles.models import Article, ArticleRevision, Figure, RevisionCitation
+from articles.models import Article, ArticleRevision, Figure, ReviewerProfile, RevisionCitation
+from reviewsite.schema import NonBlankCharField
 
 
 class CitationSerializer(serializers.ModelSerializer):
@@ -157,3 +159,59 @@ class FigureSerializer(serializers.ModelSerializer):
             {"width": s["width"], "height": s["height"], "url": storage.url(s["name"])}
             for s in figure.sizes
         ]
+
+
+class PublicReviewerProfileSerializer(serializers.ModelSerializer):
+    """A reviewer profile as everyone sees it."""
+
+    class Meta:
+        model = ReviewerProfile
+        fields = ["user", "display_name", "credentials", "specialty", "bio"]
+        read_only_fields = fields
+
+
+class ReviewerProfileSerializer(PublicReviewerProfileSerializer):
+    """A reviewer profile as editorial staff see it: with the verification."""
+
+    credentials_verified_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    credentials_valid = serializers.SerializerMethodField(
+        help_text="Whether these credentials may sign an approval today."
+    )
+    credentials_problem = serializers.SerializerMethodField()
+
+    class Meta(PublicReviewerProfileSerializer.Meta):
+        fields = [
+            *PublicReviewerProfileSerializer.Meta.fields,
+            "registration_body",
+            "registration_number",
+            "credentials_verified_at",
+            "credentials_verified_by",
+            "credentials_expire_on",
+            "credentials_valid",
+            "credentials_problem",
+        ]
+        read_only_fields = fields
+
+    def get_credentials_valid(self, profile) -> bool:
+        return not self.get_credentials_problem(profile)
+
+    def get_credentials_problem(self, profile) -> str:
+        return profile.credential_problem(timezone.localdate())
+
+
+class ReviewerProfileInput(serializers.Serializer):
+    """PATCH /api/v1/reviewers/{user_id}/ (Managing editors)."""
+
+    display_name = NonBlankCharField(max_length=200, required=False)
+    credentials = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    specialty = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    bio = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    registration_body = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    registration_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    credentials_expire_on = serializers.DateField(required=False, allow_null=True)
+    verify = serializers.BooleanField(
+        required=False,
+        help_text="true stamps credentials_verified_at/by with now and you; false revokes.",
+    )

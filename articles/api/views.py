@@ -1,16 +1,18 @@
-"""Article-side API views: which articles cite a source, and the figures (media library)."""
+"""Article-side API views: which articles cite a source, the figures (media library),
+and reviewer profiles."""
 
 from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics, status, viewsets
+from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from articles import selectors
-from articles.models import Article, RevisionCitation, sees_working_copies
-from articles.services import figure_upload
+from articles.models import Article, ReviewerProfile, RevisionCitation, sees_working_copies
+from articles.services import figure_upload, reviewer_profile_update
 from citations.models import Source
 from reviewsite.roles import is_editor, is_staff_member
 
@@ -18,7 +20,10 @@ from .serializers import (
     CitingArticleSerializer,
     FigureInputSerializer,
     FigureSerializer,
+    PublicReviewerProfileSerializer,
     ReaderCitingArticleSerializer,
+    ReviewerProfileInput,
+    ReviewerProfileSerializer,
 )
 
 
@@ -142,3 +147,56 @@ class FigureListCreateView(_FigureView, generics.ListAPIView):
 @extend_schema(summary="A figure's metadata", responses={200: FigureSerializer, **_FIGURE_ERRORS})
 class FigureDetailView(_FigureView, generics.RetrieveAPIView):
     """``GET /figures/{id}/``: metadata and file URLs (editorial staff)."""
+
+
+class ReviewerProfileViewSet(viewsets.GenericViewSet):
+    """GET /api/v1/reviewers/ and /reviewers/{user_id}/; PATCH by Managing editors."""
+
+    permission_classes = [AllowAny]
+    lookup_field = "user"
+    lookup_url_kwarg = "user_id"
+
+    def get_queryset(self):
+        return ReviewerProfile.objects.select_related("credentials_verified_by").order_by(
+            "display_name", "user_id"
+        )
+
+    def get_serializer_class(self):
+        if is_staff_member(self.request.user):
+            return ReviewerProfileSerializer
+        return PublicReviewerProfileSerializer
+
+    @extend_schema(
+        responses=PublicReviewerProfileSerializer(many=True),
+        description="Public fields for everyone; editorial staff also get the registration "
+        "and verification fields (credentials_verified_at/by, credentials_expire_on, "
+        "credentials_valid, credentials_problem).",
+    )
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        responses=PublicReviewerProfileSerializer,
+        description="As the list: staff also get the verification fields.",
+    )
+    def retrieve(self, request, user_id=None):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=ReviewerProfileInput, responses=ReviewerProfileSerializer)
+    def partial_update(self, request, user_id=None):
+        if not request.user.is_authenticated:
+            raise NotAuthenticated()
+        if not hasattr(request.data, "keys"):
+            raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+        unknown = sorted(set(request.data.keys()) - set(ReviewerProfileInput().fields))
+        if unknown:
+            raise ValidationError({name: ["Unknown or read-only field."] for name in unknown})
+        data = ReviewerProfileInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        verify = changes.pop("verify", None)
+        profile = reviewer_profile_update(
+            user_id=user_id, actor=request.user, changes=changes, verify=verify
+        )
+        return Response(ReviewerProfileSerializer(self.get_queryset().get(pk=profile.pk)).data)

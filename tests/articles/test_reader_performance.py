@@ -8,6 +8,7 @@ from articles import selectors
 from articles.models import Article, EditorialPolicy
 from citations import services as citation_services
 from tests.factories import SourceFactory
+from tests.helpers import approval_kwargs
 from workflows import services
 
 
@@ -109,7 +110,7 @@ def test_new_approval_replaces_the_cached_page(client, live, editor, reviewer):
     assert "Revised" not in client.get(live.get_absolute_url()).content.decode()
     services.article_submit(article_id=live.pk, actor=editor)
     services.article_start_review(article_id=live.pk, actor=reviewer)
-    services.article_approve(article_id=live.pk, actor=reviewer)
+    services.article_approve(article_id=live.pk, actor=reviewer, **approval_kwargs())
     assert "Revised text" in client.get(live.get_absolute_url()).content.decode()
 
 

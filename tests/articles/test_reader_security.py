@@ -5,6 +5,7 @@ from html.parser import HTMLParser
 
 from articles.models import Article
 from tests.factories import SourceFactory
+from tests.helpers import approval_kwargs
 from workflows import services
 
 XSS_BODY = """## Attacks <b onclick=alert(1)>x</b>
@@ -95,7 +96,7 @@ def test_hostile_article_is_inert_after_the_real_pipeline(client, editor, review
     )
     services.article_submit(article_id=article.pk, actor=editor)
     services.article_start_review(article_id=article.pk, actor=reviewer)
-    services.article_approve(article_id=article.pk, actor=reviewer)
+    services.article_approve(article_id=article.pk, actor=reviewer, **approval_kwargs())
     article = Article.objects.get(pk=article.pk)
 
     html = client.get(article.get_absolute_url()).content.decode()
@@ -173,7 +174,7 @@ def test_feed_summaries_are_plain_text_so_readers_render_no_markup(client, edito
     article = services.article_create(actor=editor, title=XSS_TITLE, summary=hostile, body="Hi.")
     services.article_submit(article_id=article.pk, actor=editor)
     services.article_start_review(article_id=article.pk, actor=reviewer)
-    services.article_approve(article_id=article.pk, actor=reviewer)
+    services.article_approve(article_id=article.pk, actor=reviewer, **approval_kwargs())
 
     root = ElementTree.fromstring(client.get("/feed/").content)
     (entry,) = root.iter(f"{atom}entry")

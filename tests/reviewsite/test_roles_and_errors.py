@@ -14,9 +14,15 @@ from reviewsite import errors
 from reviewsite.http_errors import status_for
 from reviewsite.roles import is_editor, is_managing_editor, is_reviewer, is_staff_member
 from tests import factories
-from tests.helpers import client_for, image_bytes, make_article, upload
+from tests.helpers import (
+    approval_form_data,
+    approval_kwargs,
+    client_for,
+    image_bytes,
+    make_article,
+    upload,
+)
 from workflows import urls as workspace_urls
-from workflows.forms import ApprovalForm
 
 #: Reader-site pages that only editorial staff may open.
 STAFF_READER_PAGES = {"preview", "editorial-policy-edit"}
@@ -52,9 +58,14 @@ def test_a_superuser_opens_every_workspace_and_staff_reader_page(client, superus
     source = factories.SourceFactory(key="trapp1998")
     job = ImportJob.objects.create(created_by=superuser, filename="library.bib")
     # Which object each kind of route is given, most specific prefix first.
-    objects = [("sources/imports/", job.pk), ("sources/", source.pk), ("", article.pk)]
     figure = figure_upload(actor=editor, file=upload(image_bytes()), alt_text="A scan")
-    objects.insert(0, ("figures/", figure.pk))
+    objects = [
+        ("sources/imports/", job.pk),
+        ("sources/", source.pk),
+        ("figures/", figure.pk),
+        ("reviewers/", reviewer.pk),
+        ("", article.pk),
+    ]
     client.force_login(superuser)
     routes = [
         (p.name, "workflows") for p in workspace_urls.urlpatterns if isinstance(p, URLPattern)
@@ -117,10 +128,13 @@ def test_the_api_and_the_workspace_answer_a_four_eyes_refusal_alike(client):
     author.groups.add(*factories.editor(username="helper").groups.all())
     starter = factories.reviewer(username="starter")
     article = make_article(editor=author, reviewer=starter, state="under_review")
-    api = client_for(author).post(f"/api/v1/articles/{article.pk}/approve/", {}, format="json")
+    api = client_for(author).post(
+        f"/api/v1/articles/{article.pk}/approve/", approval_kwargs(), format="json"
+    )
     client.force_login(author)
-    checklist = dict.fromkeys(ApprovalForm.CHECKLIST, "on")
-    page = client.post(reverse("workflows:article-action", args=[article.pk, "approve"]), checklist)
+    page = client.post(
+        reverse("workflows:article-action", args=[article.pk, "approve"]), approval_form_data()
+    )
     assert api.status_code == page.status_code == 403
     assert "nobody may approve their own work" in api.json()["detail"]
     assert "nobody may approve their own work" in page.content.decode()

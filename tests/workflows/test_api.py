@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from articles.models import Article, ArticleRevision
 from tests import factories
-from tests.helpers import client_for, make_article
+from tests.helpers import approval_kwargs, client_for, make_article
 from workflows import services
 from workflows.models import AuditEvent, Notification
 
@@ -211,7 +211,9 @@ def test_editing_an_approved_article_keeps_the_live_revision_for_readers(api, ed
 
 def test_illegal_transition_is_409_with_status_and_allowed_actions(editor, reviewer):
     article = make_article(editor=editor)
-    response = client_for(reviewer).post(f"/api/v1/articles/{article.pk}/approve/", {})
+    response = client_for(reviewer).post(
+        f"/api/v1/articles/{article.pk}/approve/", approval_kwargs(), format="json"
+    )
     assert response.status_code == 409
     body = response.json()
     assert body["status"] == "draft"
@@ -223,7 +225,9 @@ def test_illegal_transition_is_409_with_status_and_allowed_actions(editor, revie
 
 def test_409_lists_what_the_caller_may_do_instead(editor, reviewer):
     article = make_article(editor=editor, reviewer=reviewer, state="submitted")
-    response = client_for(reviewer).post(f"/api/v1/articles/{article.pk}/recertify/", {})
+    response = client_for(reviewer).post(
+        f"/api/v1/articles/{article.pk}/recertify/", approval_kwargs(), format="json"
+    )
     assert response.status_code == 409
     assert sorted(response.json()["allowed_actions"]) == ["request-changes", "start-review"]
 
@@ -282,7 +286,9 @@ def test_citing_a_retracted_source_is_refused_unless_intentional(editor):
 
 def test_history_lists_transitions_and_refusals_and_cannot_be_changed(editor, reviewer):
     article = make_article(editor=editor, reviewer=reviewer, state="submitted")
-    client_for(editor).post(f"/api/v1/articles/{article.pk}/approve/", {})
+    client_for(editor).post(
+        f"/api/v1/articles/{article.pk}/approve/", approval_kwargs(), format="json"
+    )
     client = client_for(editor)
     history = client.get(f"/api/v1/articles/{article.pk}/history/").json()["results"]
     assert [(e["action"], e["refused"]) for e in history] == [
@@ -411,7 +417,9 @@ def test_notifications_are_sent_after_commit_to_the_owner_on_approval(
     article = make_article(editor=editor, reviewer=reviewer, state="under_review")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        client_for(reviewer).post(f"/api/v1/articles/{article.pk}/approve/", {})
+        client_for(reviewer).post(
+            f"/api/v1/articles/{article.pk}/approve/", approval_kwargs(), format="json"
+        )
     assert [m.to for m in mail.outbox] == [["eddie@example.org"]]
     assert "Approved" in mail.outbox[0].subject
 
@@ -422,7 +430,9 @@ def test_a_refused_approval_sends_nothing(
     article = make_article(editor=editor, reviewer=reviewer, state="submitted")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        client_for(reviewer).post(f"/api/v1/articles/{article.pk}/approve/", {})
+        client_for(reviewer).post(
+            f"/api/v1/articles/{article.pk}/approve/", approval_kwargs(), format="json"
+        )
     assert callbacks == []
     assert mail.outbox == []
 
@@ -436,7 +446,7 @@ def test_a_rolled_back_transaction_sends_nothing(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         try:
             with transaction.atomic():
-                services.article_approve(article_id=article.pk, actor=reviewer)
+                services.article_approve(article_id=article.pk, actor=reviewer, **approval_kwargs())
                 raise RuntimeError("something later in the same transaction failed")
         except RuntimeError:
             pass

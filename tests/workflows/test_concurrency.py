@@ -7,7 +7,7 @@ from django.db import connection
 
 from articles.models import Article
 from tests import factories
-from tests.helpers import client_for, make_article
+from tests.helpers import approval_kwargs, client_for, make_article
 from workflows.models import Approval, AuditEvent
 
 REVIEWERS = 20
@@ -22,12 +22,13 @@ def test_simultaneous_approvals_give_exactly_one_success():
     barrier = threading.Barrier(REVIEWERS)
     statuses: list[int] = []
     lock = threading.Lock()
+    body = approval_kwargs()
 
     def approve(user):
         client = client_for(user)
         try:
             barrier.wait(timeout=30)
-            response = client.post(f"/api/v1/articles/{article.pk}/approve/", {})
+            response = client.post(f"/api/v1/articles/{article.pk}/approve/", body, format="json")
             with lock:
                 statuses.append(response.status_code)
         finally:

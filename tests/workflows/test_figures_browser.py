@@ -15,7 +15,7 @@ from tests.articles.test_browser import (  # noqa: F401 - browser is a fixture
     browser,
     serious_violations,
 )
-from tests.helpers import make_article
+from tests.helpers import approval_kwargs, make_article
 from workflows import services
 
 pytestmark = [
@@ -116,7 +116,7 @@ def test_editor_uploads_inserts_and_previews_a_figure(
 
     services.article_submit(article_id=article.pk, actor=editor)
     services.article_start_review(article_id=article.pk, actor=reviewer)
-    services.article_approve(article_id=article.pk, actor=reviewer)
+    services.article_approve(article_id=article.pk, actor=reviewer, **approval_kwargs())
     page.goto(f"{live_server.url}{Article.objects.get().get_absolute_url()}")
     assert _loaded(page, "figure.figure img")
     assert "Example Hospital" in page.locator("figure.figure figcaption").inner_text()

@@ -20,7 +20,7 @@ from reviewsite.celery import app, ping
 from reviewsite.roles import ALL_GROUPS
 from tests import worker as harness
 from tests.factories import SourceFactory
-from tests.helpers import client_for, make_article
+from tests.helpers import approval_kwargs, client_for, make_article
 from workflows.models import AuditEvent, Notification
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -104,7 +104,11 @@ def test_requests_answer_with_redis_stopped_and_the_worker_relays_once(
         api.raise_request_exception = False
     answers = {
         "submit": timed(lambda: editor_api.post(f"/api/v1/articles/{to_submit.pk}/submit/")),
-        "approve": timed(lambda: reviewer_api.post(f"/api/v1/articles/{to_approve.pk}/approve/")),
+        "approve": timed(
+            lambda: reviewer_api.post(
+                f"/api/v1/articles/{to_approve.pk}/approve/", approval_kwargs(), format="json"
+            )
+        ),
         "status": timed(
             lambda: reviewer_api.post(
                 f"/api/v1/sources/{source.pk}/status/",

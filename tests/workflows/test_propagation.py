@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from articles.models import Article
 from citations.services import source_set_status
 from tests.factories import SourceFactory
-from tests.helpers import clone_approved, flag_events, make_article
+from tests.helpers import approval_kwargs, clone_approved, flag_events, make_article
 from workflows import jobs, services, tasks
 from workflows.models import AuditEvent, Notification
 from workflows.selectors import review_queue
@@ -178,7 +178,7 @@ def test_approving_a_revision_that_no_longer_cites_the_source_clears_the_flag(
     services.article_edit(article_id=article.pk, actor=editor, changes={"body": "Rewritten."})
     services.article_submit(article_id=article.pk, actor=editor)
     services.article_start_review(article_id=article.pk, actor=second_reviewer)
-    services.article_approve(article_id=article.pk, actor=second_reviewer)
+    services.article_approve(article_id=article.pk, actor=second_reviewer, **approval_kwargs())
     article.refresh_from_db()
     assert article.flags == []
     # ...and propagating again leaves it clear.

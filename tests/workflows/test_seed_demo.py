@@ -155,3 +155,23 @@ def test_seed_keeps_the_new_passwords_in_a_private_file_make_run_prints(settings
     line = next(line for line in path.read_text().splitlines() if line.split()[:1] == ["editor"])
     assert get_user_model().objects.get(username="editor").check_password(line.split()[-1])
     assert "demo-accounts.txt" in Path("Makefile").read_text()
+
+
+def test_seed_shows_review_governance():
+    from workflows.models import Approval
+    from workflows.selectors import credentials_expiring
+
+    seed()
+    problems = {
+        p.user.username: p.credential_problem(timezone.localdate())
+        for p in ReviewerProfile.objects.select_related("user")
+    }
+    assert problems["reviewer"] == problems["reviewer2"] == ""
+    assert "not been verified" in problems["reviewer3"]
+    assert [p.user.username for p in credentials_expiring()] == ["reviewer2"]
+    pair = Article.objects.filter(variant_group="axonal-loss-and-disability")
+    assert sorted(pair.values_list("audience", flat=True)) == ["clinicians", "patients"]
+    approvals = Approval.objects.all()
+    assert approvals.exists()
+    assert all(a.checklist and all(i["confirmed"] for i in a.checklist) for a in approvals)
+    assert all(a.conflict_of_interest == {"declared": False, "statement": ""} for a in approvals)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from tests import factories
-from tests.helpers import client_for, make_article
+from tests.helpers import approval_kwargs, client_for, make_article
 from workflows import services
 from workflows.models import Approval, AuditEvent
 from workflows.services import ActionForbidden, TransitionNotAllowed
@@ -26,7 +26,7 @@ def test_approve_refuses_the_revision_author_even_when_a_reviewer(reviewer):
     author = _reviewer_who_also_edits("dual")
     article = make_article(editor=author, reviewer=reviewer, state="under_review")
     with pytest.raises(ActionForbidden):
-        services.article_approve(article_id=article.pk, actor=author)
+        services.article_approve(article_id=article.pk, actor=author, **approval_kwargs())
     assert Article.objects.get(pk=article.pk).status == "under_review"
     assert AuditEvent.objects.filter(article=article, action="approve", refused=True).exists()
 
@@ -35,7 +35,7 @@ def test_approve_refuses_a_superuser_who_authored_the_revision(reviewer):
     boss = factories.UserFactory(username="boss", is_superuser=True, is_staff=True)
     article = make_article(editor=boss, reviewer=reviewer, state="under_review")
     with pytest.raises(ActionForbidden):
-        services.article_approve(article_id=article.pk, actor=boss)
+        services.article_approve(article_id=article.pk, actor=boss, **approval_kwargs())
 
 
 def test_approve_refuses_anyone_who_edited_an_earlier_working_revision(editor, reviewer):
@@ -46,8 +46,8 @@ def test_approve_refuses_anyone_who_edited_an_earlier_working_revision(editor, r
     services.article_submit(article_id=article.pk, actor=editor)
     services.article_start_review(article_id=article.pk, actor=reviewer)
     with pytest.raises(ActionForbidden):
-        services.article_approve(article_id=article.pk, actor=helper)
-    services.article_approve(article_id=article.pk, actor=reviewer)
+        services.article_approve(article_id=article.pk, actor=helper, **approval_kwargs())
+    services.article_approve(article_id=article.pk, actor=reviewer, **approval_kwargs())
 
 
 def test_start_review_refuses_the_author():
@@ -66,12 +66,14 @@ def test_two_required_approvals_need_two_distinct_reviewers(
     )
     services.article_submit(article_id=article.pk, actor=managing_editor)
     services.article_start_review(article_id=article.pk, actor=reviewer)
-    first = services.article_approve(article_id=article.pk, actor=reviewer)
+    first = services.article_approve(article_id=article.pk, actor=reviewer, **approval_kwargs())
     assert first.status == "under_review"
     assert first.live_revision_id is None
     with pytest.raises(TransitionNotAllowed):
-        services.article_approve(article_id=article.pk, actor=reviewer)
-    second = services.article_approve(article_id=article.pk, actor=second_reviewer)
+        services.article_approve(article_id=article.pk, actor=reviewer, **approval_kwargs())
+    second = services.article_approve(
+        article_id=article.pk, actor=second_reviewer, **approval_kwargs()
+    )
     assert second.status == "approved"
     assert Approval.objects.filter(article=article).count() == 2
 
@@ -84,12 +86,14 @@ def test_approvals_of_an_earlier_revision_do_not_count(
     )
     services.article_submit(article_id=article.pk, actor=managing_editor)
     services.article_start_review(article_id=article.pk, actor=reviewer)
-    services.article_approve(article_id=article.pk, actor=reviewer)
+    services.article_approve(article_id=article.pk, actor=reviewer, **approval_kwargs())
     services.article_request_changes(article_id=article.pk, actor=second_reviewer, comment="Fix.")
     services.article_edit(article_id=article.pk, actor=managing_editor, changes={"body": "Two."})
     services.article_submit(article_id=article.pk, actor=managing_editor)
     services.article_start_review(article_id=article.pk, actor=second_reviewer)
-    after_one = services.article_approve(article_id=article.pk, actor=second_reviewer)
+    after_one = services.article_approve(
+        article_id=article.pk, actor=second_reviewer, **approval_kwargs()
+    )
     assert after_one.status == "under_review"
 
 
@@ -109,7 +113,9 @@ def test_recertify_moves_last_reviewed_but_not_last_updated(editor, reviewer, se
         article = make_article(editor=editor, reviewer=reviewer, state="approved")
     Article.objects.filter(pk=article.pk).update(flag_review_overdue=True)
     with time_machine.travel("2027-02-01 09:00Z", tick=False):
-        services.article_recertify(article_id=article.pk, actor=second_reviewer, comment="OK")
+        services.article_recertify(
+            article_id=article.pk, actor=second_reviewer, **approval_kwargs(comment="OK")
+        )
         recertified = Article.objects.get(pk=article.pk)
         assert recertified.last_reviewed == timezone.now()
     assert recertified.last_updated == article.last_updated
@@ -126,7 +132,7 @@ def test_approving_unchanged_content_again_does_not_move_last_updated(editor, re
     with time_machine.travel("2026-06-10 09:00Z", tick=False):
         services.article_submit(article_id=article.pk, actor=editor)
         services.article_start_review(article_id=article.pk, actor=reviewer)
-        again = services.article_approve(article_id=article.pk, actor=reviewer)
+        again = services.article_approve(article_id=article.pk, actor=reviewer, **approval_kwargs())
     assert again.last_updated == article.last_updated
     assert again.last_reviewed > article.last_reviewed
 
@@ -169,7 +175,7 @@ def test_recertify_refuses_someone_who_wrote_the_live_revision(reviewer):
     author = _reviewer_who_also_edits("dual")
     article = make_article(editor=author, reviewer=reviewer, state="approved")
     with pytest.raises(ActionForbidden, match="re-certify"):
-        services.article_recertify(article_id=article.pk, actor=author)
+        services.article_recertify(article_id=article.pk, actor=author, **approval_kwargs())
 
 
 @pytest.mark.parametrize("state", ["submitted", "under_review", "archived"])
@@ -235,7 +241,7 @@ def test_an_audience_change_on_a_live_article_waits_for_review(editor, reviewer,
 
     services.article_submit(article_id=article.pk, actor=editor)
     services.article_start_review(article_id=article.pk, actor=reviewer)
-    services.article_approve(article_id=article.pk, actor=reviewer)
+    services.article_approve(article_id=article.pk, actor=reviewer, **approval_kwargs())
     approved = Article.objects.get(pk=article.pk)
     assert (approved.audience, approved.topic) == ("clinicians", "mri")
     assert client.get("/api/v1/articles/", {"audience": "clinicians"}).json()["count"] == 1

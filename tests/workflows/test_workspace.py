@@ -8,13 +8,15 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
-from articles.models import Article
+from articles.models import Article, ReviewerProfile
 from citations.models import Source
 from workflows import services
-from workflows.models import AuditEvent
+from workflows.models import Approval, AuditEvent
 
 from .. import factories
+from ..helpers import approval_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -78,24 +80,20 @@ def test_approving_through_the_review_form_makes_the_revision_live_and_audits_it
 ):
     article = article_in("under_review", editor=editor, reviewer=reviewer)
     url = reverse("workflows:article-action", args=[article.pk, "approve"])
-    response = logged_in(reviewer).post(
-        url,
-        {
-            "claims_supported": "on",
-            "no_retracted_sources": "on",
-            "audience_language": "on",
-            "dates_checked": "on",
-            "comment": "Accurate.",
-        },
-        follow=True,
-    )
+    response = logged_in(reviewer).post(url, approval_form_data(comment="Accurate."), follow=True)
     assert response.status_code == 200
     article.refresh_from_db()
     assert article.status == "approved"
     assert article.live_revision_id == article.latest_revision_id
     event = AuditEvent.objects.get(article=article, action="approve")
     assert event.actor == reviewer and not event.refused
-    assert "Accurate." in event.comment and "Checklist confirmed" in event.comment
+    # The checklist is stored as data on the approval, not appended to the comment.
+    assert event.comment == "Accurate."
+    approval = Approval.objects.get(article=article)
+    assert [(c["key"], c["confirmed"]) for c in approval.checklist] == [
+        (key, True) for key in factories.DEFAULT_CHECKLIST
+    ]
+    assert approval.conflict_of_interest == {"declared": False, "statement": ""}
 
 
 def test_approving_without_the_checklist_is_refused_and_changes_nothing(
@@ -103,25 +101,30 @@ def test_approving_without_the_checklist_is_refused_and_changes_nothing(
 ):
     article = article_in("under_review", editor=editor, reviewer=reviewer)
     url = reverse("workflows:article-action", args=[article.pk, "approve"])
-    response = logged_in(reviewer).post(url, {"claims_supported": "on"})
+    data = approval_form_data()
+    del data["check_numbers_checked"], data["check_sources_current"]
+    response = logged_in(reviewer).post(url, data)
     assert response.status_code == 400
+    assert "not confirmed: numbers_checked, sources_current" in response.content.decode()
     article.refresh_from_db()
     assert article.status == "under_review"
+    assert not Approval.objects.filter(article=article).exists()
 
 
 def test_the_author_cannot_approve_through_the_form(
     logged_in, editor, reviewer, managing_editor, article_in
 ):
-    # A managing editor who is also a reviewer wrote the revision: four-eyes refuses.
+    # A managing editor who is also a (verified) reviewer wrote the revision: four-eyes
+    # refuses.
     managing_editor.groups.add(Group.objects.get(name="Reviewers"))
+    ReviewerProfile.objects.create(
+        user=managing_editor, display_name="Dr Mona", credentials_verified_at=timezone.now()
+    )
     article = article_in("submitted", editor=managing_editor, reviewer=reviewer)
     services.article_start_review(article_id=article.pk, actor=reviewer)
     response = logged_in(managing_editor).post(
         reverse("workflows:article-action", args=[article.pk, "approve"]),
-        dict.fromkeys(
-            ["claims_supported", "no_retracted_sources", "audience_language", "dates_checked"],
-            "on",
-        ),
+        approval_form_data(),
     )
     assert response.status_code == 403
     assert "nobody may approve their own work" in response.content.decode()
@@ -302,9 +305,10 @@ def test_dashboard_queries_do_not_grow_with_articles(
     first = Article.objects.filter(status="approved").first()
     Article.objects.filter(pk=first.pk).update(flag_citation_retracted=True)
     client = logged_in(managing_editor)
-    # Session, user, groups, one query per list (six lists), and at most 2 for the
-    # affected claims of the retraction alerts (whatever their number).
-    with django_assert_max_num_queries(11):
+    # Session, user, groups, one query per list (seven lists, the changed variants
+    # among them), at most 2 for the affected claims of the retraction alerts (whatever
+    # their number), and the credentials expiring within 30 days.
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("workflows:dashboard"))
     assert response.status_code == 200
 
@@ -331,7 +335,9 @@ def test_review_page_and_article_list_queries_do_not_grow(
     for n in range(6):
         article_in("draft", editor=editor, title=f"Draft {n}")
     client = logged_in(reviewer)
-    with django_assert_max_num_queries(6):
+    # Two more than before review governance: the checklist items of the approve /
+    # re-certify form, and the reviewer's profile (only verified reviewers see it).
+    with django_assert_max_num_queries(8):
         assert client.get(reverse("workflows:article-review", args=[article.pk])).status_code == 200
     with django_assert_max_num_queries(5):
         assert client.get(reverse("workflows:article-list")).status_code == 200

@@ -26,6 +26,15 @@ class ReviewerSerializer(PublicReviewerSerializer):
     username = serializers.CharField()
 
 
+class ReadabilitySerializer(serializers.Serializer):
+    """Readability of the revision's prose (schema only)."""
+
+    words = serializers.IntegerField()
+    sentences = serializers.IntegerField()
+    flesch_kincaid_grade = serializers.FloatField(allow_null=True)
+    smog = serializers.FloatField(allow_null=True)
+
+
 class ReaderArticleSerializer(serializers.ModelSerializer):
     """An article as readers get it: the live revision, nothing of the working copy."""
 
@@ -40,6 +49,7 @@ class ReaderArticleSerializer(serializers.ModelSerializer):
     flags = serializers.ListField(child=serializers.CharField(), read_only=True)
     reviewers = serializers.SerializerMethodField()
     citations = serializers.SerializerMethodField()
+    readability = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     variant_group = OptionalSlugField(read_only=True)
 
@@ -63,6 +73,7 @@ class ReaderArticleSerializer(serializers.ModelSerializer):
             "flags",
             "reviewers",
             "citations",
+            "readability",
             "url",
         ]
         read_only_fields = fields
@@ -129,6 +140,11 @@ class ReaderArticleSerializer(serializers.ModelSerializer):
             for c in revision.citations.all()
         ]
 
+    @extend_schema_field(ReadabilitySerializer(allow_null=True))
+    def get_readability(self, article) -> dict | None:
+        revision = self._revision(article)
+        return (revision.readability or None) if revision else None
+
     def get_url(self, article) -> str:
         return f"{settings.SITE_URL}{article.get_absolute_url()}"
 
@@ -162,7 +178,7 @@ class ArticleSerializer(ReaderArticleSerializer):
         return super().get_reviewers(article)
 
     def get_allowed_actions(self, article) -> list[str]:
-        return allowed_api_actions(article.status, self._user())
+        return allowed_api_actions(article.status, self._user(), article)
 
 
 class AffectedClaimsMixin(serializers.Serializer):
@@ -250,9 +266,25 @@ def reject_unknown_fields(serializer_class, data) -> None:
 
 
 class ActionInput(serializers.Serializer):
-    """POST /api/v1/articles/{id}/{action}/."""
+    """POST /api/v1/articles/{id}/{action}/.
+
+    ``approve`` and ``recertify`` also need ``checklist`` and ``conflict_of_interest``;
+    the service checks them (and names every missing item), for the workspace alike.
+    """
 
     comment = TextField(required=False, allow_blank=True, default="", max_length=5000)
+    checklist = serializers.JSONField(
+        required=False,
+        default=None,
+        help_text='approve/recertify: {"item key": true} for every required item '
+        "(GET /api/v1/checklist/).",
+    )
+    conflict_of_interest = serializers.JSONField(
+        required=False,
+        default=None,
+        help_text='approve/recertify: {"declared": false} or '
+        '{"declared": true, "statement": "..."}',
+    )
 
 
 class AssignReviewersInput(serializers.Serializer):

@@ -4,6 +4,7 @@ from django.urls import path
 
 from reviewsite.tokens import token_view
 
+from .governance import ApprovalListView, ChecklistView, EvidencePackView
 from .views import ArticleViewSet, ReviewQueueView
 
 article_list = ArticleViewSet.as_view({"get": "list", "post": "create"})
@@ -23,6 +24,13 @@ urlpatterns = [
         ArticleViewSet.as_view({"get": "history"}),
         name="article-history",
     ),
+    path("articles/<int:pk>/approvals/", ApprovalListView.as_view(), name="article-approvals"),
+    path(
+        "articles/<int:pk>/evidence-pack/",
+        EvidencePackView.as_view(),
+        name="article-evidence-pack",
+    ),
+    path("checklist/", ChecklistView.as_view(), name="checklist"),
     path(
         "articles/<int:pk>/reviewers/",
         ArticleViewSet.as_view({"post": "reviewers"}),

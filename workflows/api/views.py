@@ -25,6 +25,7 @@ from articles.models import (
 from reviewsite.roles import is_managing_editor, is_reviewer, is_staff_member
 from workflows import services
 from workflows.models import ReviewAssignment
+from workflows.review_record import submit_warning
 from workflows.transitions import API_ACTIONS
 
 from .filters import ArticleFilter
@@ -154,11 +155,21 @@ class ArticleViewSet(
 
     @extend_schema(
         request=ActionInput,
-        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=list(API_ACTIONS))],
-        responses={200: ArticleSerializer, 409: TransitionErrorSerializer, **_ERRORS},
+        parameters=[
+            OpenApiParameter("action_name", str, OpenApiParameter.PATH, enum=list(API_ACTIONS))
+        ],
+        responses={
+            200: ArticleDetailSerializer,
+            409: TransitionErrorSerializer,
+            405: OpenApiResponse(
+                description="The name is another resource of the article (history, "
+                "revisions, approvals, evidence-pack), which takes GET"
+            ),
+            **_ERRORS,
+        },
         operation_id="v1_articles_action",
-        summary="Run a workflow action: submit, start-review, approve, request-changes, "
-        "recertify, archive, restore",
+        summary="Run a workflow action: submit, withdraw, start-review, approve, "
+        "request-changes, recertify, archive, restore",
     )
     def transition(self, request, pk=None, action_name=None):
         if action_name not in API_ACTIONS:
@@ -171,8 +182,16 @@ class ArticleViewSet(
             action=action_name,
             actor=request.user,
             comment=data.validated_data["comment"],
+            checklist=data.validated_data["checklist"],
+            conflict_of_interest=data.validated_data["conflict_of_interest"],
         )
-        return self._respond(article.pk)
+        response = self._respond(article.pk)
+        if action_name == "submit":
+            # A readability warning never refuses the submit; the client is told.
+            submitted = Article.objects.select_related("latest_revision").get(pk=article.pk)
+            warning = submit_warning(submitted)
+            response.data["warnings"] = [warning] if warning else []
+        return response
 
     def _staff_object(self):
         if not self.request.user.is_authenticated:

@@ -29,6 +29,7 @@ from citations.models import Source
 from citations.services import source_import, source_set_status, source_update
 from reviewsite.roles import EDITORS, MANAGING_EDITORS, REVIEWERS
 from workflows import services
+from workflows.review_record import checklist_for
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 #: Used for every demo account when ``--password`` is given without a value.
@@ -40,6 +41,7 @@ ACCOUNTS = (
     ("editor2", EDITORS),
     ("reviewer", REVIEWERS),
     ("reviewer2", REVIEWERS),
+    ("reviewer3", REVIEWERS),
     ("managing", MANAGING_EDITORS),
     ("admin", None),
 )
@@ -64,7 +66,27 @@ PROFILES = {
             "reviews articles on MRI and on disease-modifying therapy."
         ),
     },
+    "reviewer3": {
+        "display_name": "Dr Tomas Lindqvist",
+        "credentials": "MD",
+        "specialty": "Neurology",
+        "bio": (
+            "Fictional demo reviewer: Dr Lindqvist is not a real person. His credentials "
+            "have not been verified yet, so he may not approve until a managing editor does."
+        ),
+    },
 }
+
+#: Registration details, and for how many days from seeding each stays valid
+#: (None: not verified). reviewer2's run out within 30 days, for the dashboard.
+REGISTRATIONS = {
+    "reviewer": ("GMC", "7012345", 400),
+    "reviewer2": ("GMC", "7054321", 20),
+    "reviewer3": ("GMC", "7099999", None),
+}
+
+#: What the demo reviewers sign with each approval.
+DEMO_CONFLICT = {"declared": False}
 
 SOURCE_FILES = ("ms-sources.json", "retracted-example.json")
 
@@ -223,8 +245,24 @@ class Command(BaseCommand):
                 created.append((username, group or "superuser", secret))
             if group is not None:
                 user.groups.add(Group.objects.get(name=group))
-            if username in PROFILES:
-                ReviewerProfile.objects.get_or_create(user=user, defaults=PROFILES[username])
+        managing = user_model.objects.get(username="managing")
+        for username, profile in PROFILES.items():
+            body, number, valid_days = REGISTRATIONS[username]
+            today = timezone.localdate()
+            verified = valid_days is not None
+            ReviewerProfile.objects.get_or_create(
+                user=user_model.objects.get(username=username),
+                defaults={
+                    **profile,
+                    "registration_body": body,
+                    "registration_number": number,
+                    "credentials_verified_at": timezone.now() if verified else None,
+                    "credentials_verified_by": managing if verified else None,
+                    "credentials_expire_on": (
+                        today + timedelta(days=valid_days) if verified else None
+                    ),
+                },
+            )
         return created
 
     def _print_credentials(self, created: list[tuple[str, str, str]]) -> None:
@@ -324,7 +362,11 @@ class Command(BaseCommand):
                 article_id=pk, actor=reviewer, comment=plan.comment
             )
         article = services.article_approve(
-            article_id=pk, actor=reviewer, comment="Checked against the cited sources."
+            article_id=pk,
+            actor=reviewer,
+            comment="Checked against the cited sources.",
+            checklist={item.key: True for item in checklist_for(article.audience)},
+            conflict_of_interest=DEMO_CONFLICT,
         )
         if plan.then == "overdue":
             self._make_overdue(article)
