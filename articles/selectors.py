@@ -79,6 +79,11 @@ def _postgres_search(articles: QuerySet[Article], q: str) -> QuerySet[Article]:
     )
 
 
+def was_published(*, slug: str) -> bool:
+    """Whether readers once had a reviewed page at ``slug`` (it is not live now)."""
+    return Article.objects.filter(slug=slug, last_reviewed__isnull=False).exists()
+
+
 def reader_topics() -> list[str]:
     """Distinct topics of live articles, for the filter."""
     return list(

@@ -98,6 +98,9 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """The live revision of an article; 404 unless approved and not archived."""
     state = selectors.reader_page_state(slug=slug)
     if state is None:
+        if selectors.was_published(slug=slug):
+            # Archived, or restored to draft: say why instead of a bare "not found".
+            return render(request, "articles/unavailable.html", status=404)
         raise Http404("No article here.")
     variants = selectors.reader_variants(state.variant_group)
     switch = _audience_switch(request, state, variants)

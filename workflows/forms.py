@@ -87,6 +87,20 @@ class CommentForm(forms.Form):
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class ArchiveForm(CommentForm):
+    """Archiving takes the page away from readers: a reason, and a confirmation."""
+
+    comment = forms.CharField(
+        label="Reason for archiving",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Recorded in the article's history.",
+    )
+    confirm = forms.BooleanField(
+        label="I understand readers will no longer see this article until it is restored "
+        "and approved again."
+    )
+
+
 class ApprovalForm(CommentForm):
     """What a reviewer signs to approve or re-certify: the checklist items for the
     article's audience (from ``ChecklistItem``), and a conflict-of-interest declaration.

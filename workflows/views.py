@@ -36,6 +36,7 @@ from . import selectors, services
 from .evidence_pack import evidence_pack
 from .forms import (
     ApprovalForm,
+    ArchiveForm,
     ArticleForm,
     ChecklistItemForm,
     CommentForm,
@@ -363,6 +364,7 @@ def _review_context(request, article: Article, forms: dict | None = None) -> dic
         "approval_form": forms.get("signed") or _approval_form(article),
         "changes_form": forms.get("request-changes") or CommentForm(),
         "action_form": forms.get("other") or CommentForm(),
+        "archive_form": forms.get("archive") or ArchiveForm(),
         **_roles(request.user),
     }
 
@@ -400,8 +402,13 @@ def article_action(request, pk: int, action: str):
         raise Http404("No such action.")
     article = _get_article(pk)
     signed = action in services.SIGNED_ACTIONS
-    form = _approval_form(article, request.POST) if signed else CommentForm(request.POST)
-    form_key = "signed" if signed else action if action == "request-changes" else "other"
+    if signed:
+        form = _approval_form(article, request.POST)
+    else:
+        form = (ArchiveForm if action == "archive" else CommentForm)(request.POST)
+    form_key = (
+        "signed" if signed else action if action in ("request-changes", "archive") else "other"
+    )
     if not form.is_valid():
         context = _review_context(request, article, {form_key: form})
         context["error_summary"] = [

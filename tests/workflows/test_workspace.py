@@ -499,3 +499,29 @@ def test_another_editors_import_page_is_404(logged_in, editor):
     other = factories.editor(username="someone-else")
     response = logged_in(other).get(reverse("workflows:import-job", args=[job.pk]))
     assert response.status_code == 404
+
+
+def test_archive_asks_for_a_reason_and_a_confirmation_and_restore_explains(
+    logged_in, editor, reviewer, managing_editor, article_in, client
+):
+    article = article_in("approved", editor=editor, reviewer=reviewer)
+    staff = logged_in(managing_editor)
+    review = staff.get(reverse("workflows:article-review", args=[article.pk])).content.decode()
+    assert 'class="danger">Archive this article' in review
+    assert 'class="primary approve"' not in review  # a managing editor signs nothing here
+    url = reverse("workflows:article-action", args=[article.pk, "archive"])
+    refused = staff.post(url, {"comment": ""})
+    assert refused.status_code == 400
+    assert Article.objects.get(pk=article.pk).status == "approved"
+    done = staff.post(url, {"comment": "Superseded by the 2026 guideline.", "confirm": "on"})
+    assert done.status_code == 302
+    assert Article.objects.get(pk=article.pk).status == "archived"
+    event = AuditEvent.objects.filter(article=article, action="archive").latest("id")
+    assert event.comment == "Superseded by the 2026 guideline."
+    review = staff.get(reverse("workflows:article-review", args=[article.pk])).content.decode()
+    assert "Restoring returns the article to <strong>draft</strong>" in review
+    staff.post(reverse("workflows:article-action", args=[article.pk, "restore"]), {"comment": ""})
+    client.logout()
+    reader = client.get(article.get_absolute_url())
+    assert reader.status_code == 404
+    assert "will return only after a new review and approval" in reader.content.decode()
