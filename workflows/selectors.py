@@ -7,7 +7,7 @@ import difflib
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from articles.models import Article, ReviewerProfile, RevisionCitation
+from articles.models import Article, ArticleRevision, ReviewerProfile, RevisionCitation
 from citations.models import Source
 from reviewsite.roles import is_staff_member
 
@@ -210,13 +210,37 @@ def text_diff(old: str, new: str) -> list[dict]:
     return rows
 
 
-def revision_comparison(*, article: Article) -> dict:
-    """What a reviewer compares: the live revision against the proposed (working) one.
+def last_reviewed_revision(*, article: Article, user) -> ArticleRevision | None:
+    """The earlier revision of ``article`` that ``user`` last decided on (approved or sent
+    back), if the working revision is a newer one: what "since my last review" compares."""
+    event = (
+        AuditEvent.objects.filter(
+            article=article,
+            actor=user.pk,
+            action__in=("approve", "request-changes"),
+            refused=False,
+            revision__isnull=False,
+        )
+        .exclude(revision_id=article.latest_revision_id)
+        .select_related("revision")
+        .order_by("-id")
+        .first()
+    )
+    return event.revision if event else None
 
-    Returns the two revisions, a line diff of title, summary and body, and the
-    references added, removed and kept (by source), in two queries.
+
+def revision_comparison(*, article: Article, base: ArticleRevision | None = ...) -> dict:
+    """What a reviewer compares: ``base`` (the live revision unless given) against the
+    proposed (working) one.
+
+    Returns the two revisions, the rendered body with changes marked word by word,
+    a line diff of title, summary and body (the Markdown), and the references added,
+    removed and kept (by source), in two queries.
     """
-    live, proposed = article.live_revision, article.latest_revision
+    from .review_diff import rendered_diff
+
+    live = article.live_revision if base is ... else base
+    proposed = article.latest_revision
     revision_ids = [r.pk for r in (live, proposed) if r is not None]
     citations = list(
         RevisionCitation.objects.filter(revision_id__in=revision_ids)
@@ -240,6 +264,9 @@ def revision_comparison(*, article: Article) -> dict:
         "proposed": proposed,
         "same_revision": same,
         "fields": fields,
+        "rendered": ""
+        if same
+        else rendered_diff(live.body_html if live else "", proposed.body_html),
         "references_added": [c for c in proposed_citations if c.source_id not in live_sources],
         "references_removed": [c for c in live_citations if c.source_id not in proposed_sources],
         "references_kept": [c for c in proposed_citations if c.source_id in live_sources],

@@ -342,11 +342,18 @@ def _approval_form(article: Article, data=None) -> ApprovalForm:
 def _review_context(request, article: Article, forms: dict | None = None) -> dict:
     forms = forms or {}
     actions = allowed_api_actions(article.status, request.user, article)
-    comparison = selectors.revision_comparison(article=article)
+    # After a resubmission a reviewer sees what changed since their own last decision;
+    # ?against=live compares with what readers see now.
+    mine = selectors.last_reviewed_revision(article=article, user=request.user)
+    against = "live" if request.GET.get("against") == "live" or mine is None else "mine"
+    base = mine if against == "mine" else article.live_revision
+    comparison = selectors.revision_comparison(article=article, base=base)
     signed = [a for a in ("approve", "recertify") if a in actions]
     return {
         "article": article,
         "comparison": comparison,
+        "against": against,
+        "my_last_revision": mine,
         "affected_claims": _affected_claims(comparison),
         "history": selectors.article_history(article=article),
         "actions": [

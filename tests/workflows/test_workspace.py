@@ -336,8 +336,9 @@ def test_review_page_and_article_list_queries_do_not_grow(
         article_in("draft", editor=editor, title=f"Draft {n}")
     client = logged_in(reviewer)
     # Two more than before review governance: the checklist items of the approve /
-    # re-certify form, and the reviewer's profile (only verified reviewers see it).
-    with django_assert_max_num_queries(8):
+    # re-certify form, and the reviewer's profile (only verified reviewers see it); one
+    # for the revision this reviewer last decided on ("since my last review").
+    with django_assert_max_num_queries(9):
         assert client.get(reverse("workflows:article-review", args=[article.pk])).status_code == 200
     with django_assert_max_num_queries(5):
         assert client.get(reverse("workflows:article-list")).status_code == 200
@@ -525,3 +526,28 @@ def test_archive_asks_for_a_reason_and_a_confirmation_and_restore_explains(
     reader = client.get(article.get_absolute_url())
     assert reader.status_code == 404
     assert "will return only after a new review and approval" in reader.content.decode()
+
+
+def test_the_review_diff_is_rendered_and_defaults_to_changes_since_my_last_review(
+    logged_in, editor, reviewer
+):
+    body = "## Relapses\n\nSteroids shorten a relapse.\n\nRest helps."
+    article = services.article_create(actor=editor, title="Relapses", body=body)
+    services.article_submit(article_id=article.pk, actor=editor)
+    services.article_start_review(article_id=article.pk, actor=reviewer)
+    services.article_request_changes(article_id=article.pk, actor=reviewer, comment="Dose?")
+    changed = body.replace("Steroids shorten", "High-dose steroids shorten")
+    services.article_edit(article_id=article.pk, actor=editor, changes={"body": changed})
+    services.article_submit(article_id=article.pk, actor=editor)
+    client = logged_in(reviewer)
+    url = reverse("workflows:article-review", args=[article.pk])
+    page = client.get(url).content.decode()
+    diff = page.split('class="rendered-diff', 1)[1].split("</div>\n", 1)[0]
+    assert "Changes since your last review (revision 1)" in page
+    assert "<ins>High-dose steroids</ins>" in diff and "<del>Steroids</del>" in diff
+    assert "<h2" in diff  # rendered as readers see it, not Markdown
+    assert "Rest helps." in diff and "<ins>Rest" not in diff  # unchanged text is not marked
+    assert "<summary>Markdown diff" in page
+    assert reverse("articles:preview", args=[article.pk]) in page
+    against_live = client.get(url, {"against": "live"}).content.decode()
+    assert "Proposed content (nothing is live yet)" in against_live
