@@ -133,12 +133,19 @@ def _check(transition: Transition, article: Article, actor) -> None:
             status=article.status,
             allowed_actions=allowed_actions(article.status, actor, article),
         )
-    revision = _four_eyes_revision(transition, article) if transition.four_eyes else None
-    if revision is not None and actor.pk in _contributors(article, revision):
+    if blocked_by_four_eyes(transition.action, article, actor):
         raise ActionForbidden(
             f"You wrote or edited this revision; nobody may {transition.four_eyes} "
             "their own work, so another reviewer must."
         )
+
+
+def blocked_by_four_eyes(action: str, article: Article, actor) -> bool:
+    """Whether four-eyes forbids ``actor`` this action on ``article``: the one check,
+    used to refuse the action and to leave its button out."""
+    transition = TRANSITIONS[action]
+    revision = _four_eyes_revision(transition, article) if transition.four_eyes else None
+    return revision is not None and actor.pk in _contributors(article, revision)
 
 
 def _profile(actor) -> ReviewerProfile | None:

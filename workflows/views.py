@@ -191,8 +191,20 @@ def _preview(body: str, audience: str) -> dict:
     }
 
 
+#: The workflow buttons an editor gets beside the form (the rest are on the review page).
+_EDITOR_ACTIONS = ("submit", "withdraw")
+
+
+def _editor_actions(request, article: Article | None) -> list[dict]:
+    if article is None:
+        return []
+    allowed = allowed_api_actions(article.status, request.user, article)
+    return [{"name": a, "label": ACTION_LABELS[a]} for a in _EDITOR_ACTIONS if a in allowed]
+
+
 def _editor_context(request, form, article=None, preview=None) -> dict:
     return {
+        "editor_actions": _editor_actions(request, article),
         "form": form,
         "article": article,
         "preview": preview,
@@ -244,6 +256,14 @@ def article_edit(request, pk: int):
     """Edit the working copy: preview, or save a new revision through ``article_edit``."""
     article = _get_article(pk)
     roles = _roles(request.user)
+    if not (roles["is_editor"] and article.status in TRANSITIONS["edit"].sources):
+        # Offer no form that saving would refuse: say why, and what can be done instead.
+        return render(
+            request,
+            "workflows/article_locked.html",
+            {"article": article, "editor_actions": _editor_actions(request, article), **roles},
+            status=409 if request.method == "POST" else 200,
+        )
     if request.method == "POST":
         form = ArticleForm(request.POST, can_manage=roles["is_managing"])
         if form.is_valid():
@@ -341,7 +361,12 @@ def _approval_form(article: Article, data=None) -> ApprovalForm:
 
 def _review_context(request, article: Article, forms: dict | None = None) -> dict:
     forms = forms or {}
-    actions = allowed_api_actions(article.status, request.user, article)
+    # Four-eyes too: an author is not offered a review action on their own revision.
+    actions = [
+        a
+        for a in allowed_api_actions(article.status, request.user, article)
+        if not services.blocked_by_four_eyes(a, article, request.user)
+    ]
     # After a resubmission a reviewer sees what changed since their own last decision;
     # ?against=live compares with what readers see now.
     mine = selectors.last_reviewed_revision(article=article, user=request.user)

@@ -28,7 +28,7 @@ from workflows import urls as workspace_urls
 STAFF_READER_PAGES = {"preview", "editorial-policy-edit"}
 #: Workspace routes that accept only POST, with a form a superuser may send.
 POST_ONLY = {
-    "article-action": {"comment": "Checked."},
+    "article-action": {"comment": "Checked.", "confirm": "on"},
     "source-import": {},
     "source-status": {"status": "corrected", "reason": "Erratum published."},
     "source-check": {},

@@ -337,8 +337,9 @@ def test_review_page_and_article_list_queries_do_not_grow(
     client = logged_in(reviewer)
     # Two more than before review governance: the checklist items of the approve /
     # re-certify form, and the reviewer's profile (only verified reviewers see it); one
-    # for the revision this reviewer last decided on ("since my last review").
-    with django_assert_max_num_queries(9):
+    # for the revision this reviewer last decided on ("since my last review"), and one
+    # for four-eyes on the action offered (re-certify: did this reviewer write it?).
+    with django_assert_max_num_queries(10):
         assert client.get(reverse("workflows:article-review", args=[article.pk])).status_code == 200
     with django_assert_max_num_queries(5):
         assert client.get(reverse("workflows:article-list")).status_code == 200
@@ -551,3 +552,39 @@ def test_the_review_diff_is_rendered_and_defaults_to_changes_since_my_last_revie
     assert reverse("articles:preview", args=[article.pk]) in page
     against_live = client.get(url, {"against": "live"}).content.decode()
     assert "Proposed content (nothing is live yet)" in against_live
+
+
+def test_editors_submit_from_the_editor_and_get_no_form_they_could_not_save(
+    logged_in, editor, reviewer, article_in
+):
+    article = article_in("draft", editor=editor, reviewer=reviewer)
+    client = logged_in(editor)
+    url = reverse("workflows:article-edit", args=[article.pk])
+    page = client.get(url).content.decode()
+    submit = reverse("workflows:article-action", args=[article.pk, "submit"])
+    assert f'action="{submit}"' in page
+    assert client.post(submit, {"comment": ""}).status_code == 302
+    locked = client.get(url)
+    assert locked.status_code == 200
+    text = locked.content.decode()
+    assert 'name="body"' not in text  # no form that saving would refuse
+    assert "cannot be edited until a reviewer decides" in text
+    withdraw = reverse("workflows:article-action", args=[article.pk, "withdraw"])
+    assert f'action="{withdraw}"' in text
+    reviewer_view = logged_in(reviewer).get(url).content.decode()
+    assert 'name="body"' not in reviewer_view
+
+
+def test_authors_are_not_offered_review_actions_on_their_own_revision(logged_in, reviewer):
+    author = factories.reviewer(username="writer")
+    author.groups.add(*factories.editor(username="helper").groups.all())
+    article = services.article_create(actor=author, title="Own work", body="Text.")
+    services.article_submit(article_id=article.pk, actor=author)
+    page = logged_in(author).get(reverse("workflows:article-review", args=[article.pk]))
+    assert reverse("workflows:article-action", args=[article.pk, "start-review"]) not in (
+        page.content.decode()
+    )
+    other = logged_in(reviewer).get(reverse("workflows:article-review", args=[article.pk]))
+    assert reverse("workflows:article-action", args=[article.pk, "start-review"]) in (
+        other.content.decode()
+    )
