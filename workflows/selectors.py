@@ -7,7 +7,7 @@ import difflib
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from articles.models import Article, ArticleRevision, ReviewerProfile, RevisionCitation
+from articles.models import Article, ArticleRevision, ReviewerProfile, RevisionCitation, live_q
 from citations.models import Source
 from reviewsite.roles import is_staff_member
 
@@ -323,6 +323,47 @@ def reviewer_rows(*, today=None) -> list[dict]:
         {"profile": p, "problem": p.credential_problem(today)}
         for p in profiles.order_by("display_name", "user_id")
     ]
+
+
+def pipeline(*, limit: int = 50) -> dict:
+    """The managing editors' view of the whole pipeline, one query per stage.
+
+    Submitted and in-review articles with their assigned reviewers (waiting longest
+    first), overdue reviews, flagged live articles, and the reviewers who can be
+    assigned.
+    """
+    from django.contrib.auth import get_user_model
+    from django.db.models import Prefetch
+
+    from reviewsite.roles import REVIEWERS
+
+    assignments = Prefetch(
+        "review_assignments",
+        queryset=ReviewAssignment.objects.select_related("reviewer__reviewer_profile"),
+    )
+    listed = Article.objects.select_related(*_LIST_RELATED)
+    in_flight = listed.prefetch_related(assignments).order_by(
+        F("submitted_at").asc(nulls_last=True), "id"
+    )
+    flags = Q()
+    for name, field in Article.FLAG_FIELDS.items():
+        if name not in ("review_overdue", "review_due_soon"):
+            flags |= Q(**{field: True})
+    return {
+        "submitted": list(in_flight.filter(status=S.SUBMITTED)[:limit]),
+        "in_review": list(in_flight.filter(status=S.UNDER_REVIEW)[:limit]),
+        "overdue": list(
+            listed.filter(live_q(), flag_review_overdue=True).order_by("next_review_due")[:limit]
+        ),
+        "flagged": list(listed.filter(live_q()).filter(flags).order_by("-updated_at")[:limit]),
+        "reviewers": list(
+            get_user_model()
+            .objects.filter(groups__name=REVIEWERS, is_active=True)
+            .select_related("reviewer_profile")
+            .order_by("username")
+            .distinct()
+        ),
+    }
 
 
 def credentials_expiring(*, today=None) -> list[ReviewerProfile]:

@@ -7,6 +7,8 @@ from . import figure_views, views
 app_name = "workflows"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("pipeline/", views.pipeline, name="pipeline"),
+    path("articles/<int:pk>/reviewers/", views.article_assign, name="article-assign"),
     path("articles/", views.article_list, name="article-list"),
     path("articles/new/", views.article_create, name="article-create"),
     path("articles/<int:pk>/edit/", views.article_edit, name="article-edit"),

@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from articles.claims import claims_by_revision, claims_for
@@ -169,6 +170,53 @@ def article_list(request):
         },
         status=400 if search.problems() else 200,
     )
+
+
+# --- the pipeline (managing editors) -------------------------------------------------------
+
+
+@staff_required
+def pipeline(request):
+    """Every stage at once, who reviews what, and the assignment forms."""
+    roles = _roles(request.user)
+    if not roles["is_managing"]:
+        raise PermissionDenied("The pipeline is for Managing editors.")
+    stages = selectors.pipeline()
+    now = timezone.now()
+    for article in stages["submitted"] + stages["in_review"]:
+        article.waiting_days = (now - article.submitted_at).days if article.submitted_at else None
+        article.assigned_ids = {a.reviewer_id for a in article.review_assignments.all()}
+    return render(
+        request,
+        "workflows/pipeline.html",
+        {
+            "stages": stages,
+            "credentials_expiring": selectors.credentials_expiring(),
+            **roles,
+        },
+    )
+
+
+@staff_required
+@require_POST
+def article_assign(request, pk: int):
+    """Replace an article's assigned reviewers through ``article_assign_reviewers``."""
+    try:
+        ids = [int(value) for value in request.POST.getlist("reviewers")]
+        article = services.article_assign_reviewers(
+            article_id=pk, reviewer_ids=ids, actor=request.user
+        )
+    except ValueError:
+        messages.error(request, "Choose reviewers from the list.")
+    except (DomainError, ValidationError, PermissionDenied) as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+    else:
+        names = ", ".join(
+            a.reviewer.get_username() for a in article.review_assignments.select_related("reviewer")
+        )
+        messages.success(request, f"Reviewers of “{article.title}”: {names or 'none assigned'}.")
+    return redirect("workflows:pipeline")
 
 
 # --- the editor ---------------------------------------------------------------------------

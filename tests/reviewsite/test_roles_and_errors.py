@@ -32,6 +32,7 @@ POST_ONLY = {
     "source-import": {},
     "source-status": {"status": "corrected", "reason": "Erratum published."},
     "source-check": {},
+    "article-assign": {},
     "figure-replace": {},
 }
 

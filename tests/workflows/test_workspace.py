@@ -588,3 +588,28 @@ def test_authors_are_not_offered_review_actions_on_their_own_revision(logged_in,
     assert reverse("workflows:article-action", args=[article.pk, "start-review"]) in (
         other.content.decode()
     )
+
+
+def test_managing_editors_see_the_pipeline_and_assign_reviewers(
+    logged_in,
+    editor,
+    reviewer,
+    second_reviewer,
+    managing_editor,
+    article_in,
+    django_assert_max_num_queries,
+):
+    waiting = article_in("submitted", editor=editor, reviewer=reviewer, title="Waiting")
+    article_in("under_review", editor=editor, reviewer=reviewer, title="Being read")
+    client = logged_in(managing_editor)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("workflows:pipeline"))
+    assert page.status_code == 200
+    html_text = page.content.decode()
+    assert "Submitted (1)" in html_text and "In review (1)" in html_text
+    assign = reverse("workflows:article-assign", args=[waiting.pk])
+    assert f'action="{assign}"' in html_text
+    done = client.post(assign, {"reviewers": [str(second_reviewer.pk)]})
+    assert done.status_code == 302
+    assert list(waiting.review_assignments.values_list("reviewer__username", flat=True)) == ["ravi"]
+    assert logged_in(editor).get(reverse("workflows:pipeline")).status_code == 403
