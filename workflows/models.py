@@ -166,9 +166,12 @@ class Notification(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The in-app list mirrors the emails; read there, whatever became of the email.
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "-created_at"], name="notification_inbox_idx")]
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.recipient_id} ({self.state})"

@@ -8,6 +8,7 @@ app_name = "workflows"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("pipeline/", views.pipeline, name="pipeline"),
+    path("notifications/", views.notification_list, name="notifications"),
     path("articles/<int:pk>/reviewers/", views.article_assign, name="article-assign"),
     path("articles/", views.article_list, name="article-list"),
     path("articles/new/", views.article_create, name="article-create"),

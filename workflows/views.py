@@ -46,7 +46,7 @@ from .forms import (
     SourceImportForm,
     SourceStatusForm,
 )
-from .models import ChecklistItem
+from .models import ChecklistItem, Notification
 from .review_record import checklist_for, checklist_item_save, submit_warning
 from .transitions import ACTION_LABELS, API_ACTIONS, TRANSITIONS, allowed_api_actions
 
@@ -169,6 +169,26 @@ def article_list(request):
             **_roles(request.user),
         },
         status=400 if search.problems() else 200,
+    )
+
+
+# --- notifications ---------------------------------------------------------------------
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def notification_list(request):
+    """The emails this user was sent, in the workspace, newest first; marks them read."""
+    mine = Notification.objects.filter(recipient=request.user)
+    if request.method == "POST":
+        count = mine.filter(read_at__isnull=True).update(read_at=timezone.now())
+        messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked read.")
+        return redirect("workflows:notifications")
+    page = Paginator(mine.order_by("-created_at", "-id"), 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "workflows/notifications.html",
+        {"page": page, "unread": mine.filter(read_at__isnull=True).count(), **_roles(request.user)},
     )
 
 

@@ -613,3 +613,18 @@ def test_managing_editors_see_the_pipeline_and_assign_reviewers(
     assert done.status_code == 302
     assert list(waiting.review_assignments.values_list("reviewer__username", flat=True)) == ["ravi"]
     assert logged_in(editor).get(reverse("workflows:pipeline")).status_code == 403
+
+
+def test_the_notification_list_mirrors_the_emails_with_read_and_unread(
+    logged_in, editor, reviewer, article_in
+):
+    article_in("changes_requested", editor=editor, reviewer=reviewer)
+    client = logged_in(editor)
+    page = client.get(reverse("workflows:notifications")).content.decode()
+    assert 'class="badge">New</span>' in page
+    assert "Please cite the trial." in page  # the request-changes mail, in the workspace
+    assert client.post(reverse("workflows:notifications")).status_code == 302
+    again = client.get(reverse("workflows:notifications")).content.decode()
+    assert 'class="badge">New</span>' not in again
+    other = logged_in(reviewer).get(reverse("workflows:notifications")).content.decode()
+    assert "Please cite the trial." not in other  # each sees their own
