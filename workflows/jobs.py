@@ -42,6 +42,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from articles import page_cache
 from articles.claims import claims_by_revision
 from articles.models import Article, RevisionCitation, live_q
 from citations.models import Source
@@ -179,7 +180,7 @@ def _update_flags(rows: QuerySet[Article], wanted: dict[str, Q], *, at) -> int:
     changes = Q()
     for column, condition in wanted.items():
         changes |= Q(condition, **{column: False}) | Q(~condition, **{column: True})
-    return rows.filter(changes).update(
+    changed = rows.filter(changes).update(
         **{
             column: Case(When(condition, then=Value(True)), default=Value(False))
             for column, condition in wanted.items()
@@ -187,6 +188,9 @@ def _update_flags(rows: QuerySet[Article], wanted: dict[str, Q], *, at) -> int:
         version=F("version") + 1,
         updated_at=at,
     )
+    if changed:  # a set-based UPDATE sends no model signal
+        page_cache.pages_changed()
+    return changed
 
 
 def _link(article_id: int) -> str:
