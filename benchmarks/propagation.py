@@ -51,7 +51,7 @@ from citations.models import Source  # noqa: E402
 from citations.services import source_set_status  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.conftest import make_article  # noqa: E402
-from tests.workflows.conftest import clone_approved  # noqa: E402
+from tests.helpers import clone_approved  # noqa: E402
 from workflows import jobs  # noqa: E402
 from workflows.models import AuditEvent, Notification, OutboxMessage  # noqa: E402
 
@@ -118,6 +118,16 @@ def main() -> None:
     print(f"  flagged: {Article.objects.filter(flag_citation_retracted=True).count()}")
     print(f"  mails queued: {mails}")
     print(f"  outbox rows pending: {OutboxMessage.objects.filter(state='pending').count()}")
+    from benchmarks.report import emit
+
+    emit(
+        f"retraction propagation ({connection.vendor}, {args.n:,} articles)",
+        total,
+        baseline,
+        unit="s",
+        higher_is_better=False,
+        detail=f"baseline: raw UPDATE of the same rows; {len(chunks)} chunks of {chunk}",
+    )
 
 
 if __name__ == "__main__":
