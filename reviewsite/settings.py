@@ -243,6 +243,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_RESULT_BACKEND = env.str(
         "CELERY_RESULT_BACKEND", default=f"file://{CELERY_FILESYSTEM_DIR}/results"
     )
+elif CELERY_BROKER_URL.startswith("sqla+"):
+    # kombu's SQLAlchemy transport (needs SQLAlchemy installed), e.g. sqla+sqlite:///x.db:
+    # measured against the filesystem one by benchmarks/broker.py; not the default. Its
+    # transport options all go to create_engine(), so its polling interval stays kombu's 1 s.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    CELERY_RESULT_BACKEND = env.str(
+        "CELERY_RESULT_BACKEND", default=f"file://{CELERY_FILESYSTEM_DIR}/results"
+    )
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Countdowns never exceed this (mail retries back off to at most 10 minutes), and

@@ -361,20 +361,25 @@ def _flag_stale_in_one_statement(now: datetime, *, report: bool) -> SweepResult:
             FROM changed AS c
             WHERE (c.new_over AND NOT c.was_over) OR (c.new_soon AND NOT c.was_soon)
         ),
+        titled AS (
+            SELECT n.*, COALESCE(v.title, n.slug) AS a_title
+            FROM newly AS n LEFT JOIN {revision} AS v ON v.id = n.live_revision_id
+        ),
         recipients AS (
-            SELECT DISTINCT r.recipient, n.id AS a_id,
-                COALESCE(v.title, n.slug) AS a_title, n.next_review_due AS a_due, n.a_kind
-            FROM newly AS n
-            LEFT JOIN {revision} AS v ON v.id = n.live_revision_id
-            CROSS JOIN LATERAL (
-                SELECT n.owner_id AS recipient
+            SELECT DISTINCT recipient, a_id, a_title, a_due, a_kind FROM (
+                SELECT owner_id AS recipient, id AS a_id, a_title,
+                    next_review_due AS a_due, a_kind
+                FROM titled
                 UNION ALL
-                SELECT ra.reviewer_id FROM {assignment} AS ra WHERE ra.article_id = n.id
+                SELECT ra.reviewer_id, n.id, n.a_title, n.next_review_due, n.a_kind
+                FROM titled AS n JOIN {assignment} AS ra ON ra.article_id = n.id
                 UNION ALL
-                SELECT n.last_reviewed_by_id WHERE n.last_reviewed_by_id IS NOT NULL
-                    AND NOT EXISTS (SELECT 1 FROM {assignment} AS ra2
-                                    WHERE ra2.article_id = n.id)
-            ) AS r
+                SELECT n.last_reviewed_by_id, n.id, n.a_title, n.next_review_due, n.a_kind
+                FROM titled AS n
+                WHERE n.last_reviewed_by_id IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM {assignment} AS ra2 WHERE ra2.article_id = n.id
+                )
+            ) AS u
         ),
         digests AS (
             SELECT recipient, a_id, a_title, a_due, a_kind, n, id_sum, first_due, last_due

@@ -235,9 +235,9 @@ def test_digest_dedupe_key_is_stable_for_the_same_change_set(
 
 #: SQLite: 4 report SELECTs, 3 audit INSERT … SELECTs (one kind has no change), 1 digest
 #: SELECT, 1 UPDATE, 1 user SELECT, 5 per digest recipient (get_or_create, outbox row) × 2,
-#: 2 savepoints. PostgreSQL: 1 advisory lock, then the whole sweep in one statement (UPDATE
-#: … RETURNING feeding the audit INSERT, the report slugs and the digests), 1 user SELECT,
-#: the same 10 per recipient, 2 savepoints (issue 15).
+#: 2 savepoints. PostgreSQL: 1 advisory lock, the whole sweep in
+#: one statement (UPDATE … RETURNING feeding the audit INSERT, the report slugs and the
+#: digests), 1 user SELECT, the same 10 per recipient, 2 savepoints (issue 15).
 SWEEP_QUERIES = 15 if connection.vendor == "postgresql" else 22
 
 
