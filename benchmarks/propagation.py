@@ -66,7 +66,7 @@ def seed(n: int) -> Source:
     Source.objects.all().delete()
     source = factories.SourceFactory(key="bench1998")
     owner = factories.editor(username="bench-owner")
-    reviewer = factories.reviewer(username="bench-reviewer")
+    reviewer = factories.reviewer(username="bench-retractor")
     template = make_article(
         editor=owner, reviewer=reviewer, state="approved", body="Text [@bench1998]."
     )
@@ -100,7 +100,7 @@ def main() -> None:
             chunks.append(time.perf_counter() - began)
 
     jobs.propagate_step = timed_step
-    reviewer = factories.reviewer(username="bench-reviewer")
+    reviewer = factories.reviewer(username="bench-retractor")
     started = time.perf_counter()
     source_set_status(source_id=source.pk, actor=reviewer, status="retracted")
     total = time.perf_counter() - started
