@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format migrate seed check-deploy browser clean
+.PHONY: install run test lint format migrate seed check-deploy browser clean bench
 
 install: $(STAMP)
 
@@ -57,6 +57,13 @@ test: install browser
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(MAKE) --no-print-directory check-deploy
 	$(BIN)/python -m pytest
+
+# `make bench` (about 15 minutes) or `make bench BENCH=quick` (under 3): every benchmark,
+# one table of ours / baseline / ratio / goal. BENCH_DATABASE_URL=postgres://.../x_bench
+# runs the database benchmarks on PostgreSQL.
+BENCH ?= full
+bench: install
+	$(BIN)/python benchmarks/run.py --mode $(BENCH)
 
 clean:
 	rm -rf $(VENV) demo-accounts.txt db.sqlite3 .test-db.sqlite3* .broker .mail .celerybeat-schedule* staticfiles node_modules

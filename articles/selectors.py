@@ -327,7 +327,11 @@ def reader_page_forget(*, article_id: int) -> None:
     pages are never served; this frees the entry at once, e.g. from a workflow
     service or after a template change.
     """
+    from .page_cache import entry_key
+
     slug = Article.objects.filter(pk=article_id).values_list("slug", flat=True).first()
+    if slug:
+        cache.delete_many([entry_key(slug, authenticated=a) for a in (False, True)])
     state = reader_page_state(slug=slug) if slug else None
     if state is None:
         return

@@ -1,9 +1,10 @@
 """Reader site (server-rendered): article list, live article pages, staff preview, policy.
 
-Article pages are rendered once per state and cached: the key (see
-``selectors.reader_page_cache_key``) changes whenever anything shown would change, so
-a request costs one query when the page is cached (a pre-compiled one: see
-``selectors.reader_page_state``) and a handful when it is not,
+Article pages are rendered once per state and cached. A cached page costs no query: it
+is kept under its slug with the cache generation it was rendered at (``page_cache``,
+bumped by every change). When the generation moved, one query reads the page's state
+(``selectors.reader_page_state``), whose key (``selectors.reader_page_cache_key``)
+finds the HTML again if nothing the page shows changed; a handful more render it,
 whatever the number of citations. Bodies and reference entries were rendered and
 sanitised when the revision was saved; nothing here renders Markdown per request.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
@@ -38,7 +40,7 @@ from citations.models import Source
 from citations.rendering import sanitize_html
 from reviewsite.roles import is_managing_editor, is_staff_member
 
-from . import selectors
+from . import page_cache, selectors
 from .forms import ArticleFilterForm, EditorialPolicyForm
 from .models import Article, ArticleRevision, EditorialPolicy, RevisionCitation
 
@@ -93,61 +95,118 @@ def article_list(request: HttpRequest) -> HttpResponse:
 # --- article pages ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _PageEntry:
+    """A rendered article page as the page cache keeps it under its slug."""
+
+    generation: str
+    slug: str
+    audience: str
+    variants: list
+    etag: str
+    last_modified: int | None
+    html: bytes
+
+
+# Precomputed once: the cached page's response headers never vary otherwise.
+_CACHE_CONTROL = {
+    False: "max-age=0, must-revalidate, public",
+    True: "max-age=0, must-revalidate, private",
+}
+
+
+def _signed_in(request: HttpRequest) -> bool:
+    """Whether a staff member is signed in; no session is read for a reader without one."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return False
+    return request.user.is_authenticated
+
+
 @require_safe
 def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    """The live revision of an article; 404 unless approved and not archived."""
-    state = selectors.reader_page_state(slug=slug)
-    if state is None:
-        if selectors.was_published(slug=slug):
+    """The live revision of an article; 404 unless approved and not archived.
+
+    A cached page costs one cache round trip and no query (see ``articles.page_cache``).
+    """
+    authenticated = _signed_in(request)
+    entry_key = page_cache.entry_key(slug, authenticated=authenticated)
+    cached = cache.get_many([page_cache.GENERATION_KEY, entry_key])
+    generation = page_cache.current_generation(cached)
+    entry = cached.get(entry_key)
+    if entry is None or entry.generation != generation:
+        try:
+            entry = _page_entry(request, slug, authenticated=authenticated, generation=generation)
+        except _Withdrawn:
             # Archived, or restored to draft: say why instead of a bare "not found".
             return render(request, "articles/unavailable.html", status=404)
-        raise Http404("No article here.")
-    variants = selectors.reader_variants(state.variant_group)
-    switch = _audience_switch(request, state, variants)
+        cache.set(entry_key, entry, settings.REVIEWSITE_PAGE_CACHE_SECONDS)
+    switch = _audience_switch(request, entry, entry.variants)
     if switch is not None:
         return switch
 
-    authenticated = request.user.is_authenticated
-    key = selectors.reader_page_cache_key(state, variants, authenticated=authenticated)
-    etag = '"' + key.rsplit(":", 1)[-1][:40] + '"'
-    modified = selectors.reader_page_last_modified(state)
-    last_modified = int(modified.timestamp()) if modified else None
-
-    response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    response = get_conditional_response(request, etag=entry.etag, last_modified=entry.last_modified)
     if response is None:
-        html = cache.get(key)
-        if html is None:
-            article = selectors.reader_article(slug=slug)
-            if article is None:  # archived between the two reads
-                raise Http404("No article here.")
-            revision = article.live_revision
-            # Cached as bytes: no encoding per request, and cheaper to unpickle.
-            html = _render_article_page(
-                request,
-                article=article,
-                revision=revision,
-                body_html=selectors.revision_body_html(revision.pk),
-                references=selectors.revision_references(revision.pk),
-                disclaimer=selectors.policy_disclaimer(),
-                variants=variants,
-                preview=False,
-            ).encode()
-            cache.set(key, html, settings.REVIEWSITE_PAGE_CACHE_SECONDS)
-        response = HttpResponse(html)
-    response.headers["ETag"] = etag
-    if last_modified is not None:
-        response.headers["Last-Modified"] = http_date(last_modified)
+        response = HttpResponse(entry.html)
+    headers = response.headers
+    headers["ETag"] = entry.etag
+    if entry.last_modified is not None:
+        headers["Last-Modified"] = http_date(entry.last_modified)
     # Browsers revalidate with the ETag; retraction notices must not linger in caches.
-    # One of "private" / "public", never both: patch_cache_control writes a False as
-    # "private=False", which caches read as "private".
-    visibility = {"private": True} if authenticated else {"public": True}
-    patch_cache_control(response, max_age=0, must_revalidate=True, **visibility)
-    patch_vary_headers(response, ["Cookie"])
+    headers["Cache-Control"] = _CACHE_CONTROL[authenticated]
+    if "Vary" not in headers:
+        headers["Vary"] = "Cookie"
+    else:
+        patch_vary_headers(response, ["Cookie"])
     return response
 
 
+class _Withdrawn(Exception):
+    """The slug had a reviewed page once, and readers may not see it now."""
+
+
+def _page_entry(
+    request: HttpRequest, slug: str, *, authenticated: bool, generation: str
+) -> _PageEntry:
+    """Read the page's state and render it (or take its HTML from the state-keyed cache)."""
+    state = selectors.reader_page_state(slug=slug)
+    if state is None:
+        if selectors.was_published(slug=slug):
+            raise _Withdrawn(slug)
+        raise Http404("No article here.")
+    variants = selectors.reader_variants(state.variant_group)
+    key = selectors.reader_page_cache_key(state, variants, authenticated=authenticated)
+    modified = selectors.reader_page_last_modified(state)
+    html = cache.get(key)
+    if html is None:
+        article = selectors.reader_article(slug=slug)
+        if article is None:  # archived between the two reads
+            raise Http404("No article here.")
+        revision = article.live_revision
+        # Cached as bytes: no encoding per request, and cheaper to unpickle.
+        html = _render_article_page(
+            request,
+            article=article,
+            revision=revision,
+            body_html=selectors.revision_body_html(revision.pk),
+            references=selectors.revision_references(revision.pk),
+            disclaimer=selectors.policy_disclaimer(),
+            variants=variants,
+            preview=False,
+        ).encode()
+        cache.set(key, html, settings.REVIEWSITE_PAGE_CACHE_SECONDS)
+    return _PageEntry(
+        generation=generation,
+        slug=state.slug,
+        audience=state.audience,
+        variants=variants,
+        etag='"' + key.rsplit(":", 1)[-1][:40] + '"',
+        last_modified=int(modified.timestamp()) if modified else None,
+        html=html,
+    )
+
+
 def _audience_switch(
-    request: HttpRequest, state: selectors.PageState, variants: list[selectors.Variant]
+    request: HttpRequest, state: _PageEntry, variants: list[selectors.Variant]
 ) -> HttpResponse | None:
     """Redirect to the reader's chosen or remembered audience version, if it is another one."""
     by_audience = {v.audience: v for v in variants}

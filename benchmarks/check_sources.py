@@ -260,6 +260,16 @@ def main() -> None:
         )
     print(f"requests the server saw (both runs): {served:,}")
     print(f"child peak RSS: {result['peak_rss_kib'] / 1024:.0f} MiB")
+    from benchmarks.report import emit
+
+    emit(
+        f"integrity check, no news ({connection.vendor}, {args.n:,} sources)",
+        result["second"]["seconds"],
+        floor_seconds,
+        unit="s",
+        higher_is_better=False,
+        detail=f"baseline: the same {floor_requests:,} GETs alone (no parsing, no database)",
+    )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ from citations.models import Source  # noqa: E402
 from citations.services import source_set_status  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.conftest import make_article  # noqa: E402
-from tests.workflows.conftest import clone_approved  # noqa: E402
+from tests.helpers import clone_approved  # noqa: E402
 from workflows import jobs  # noqa: E402
 from workflows.models import AuditEvent, Notification, OutboxMessage  # noqa: E402
 
@@ -66,7 +66,7 @@ def seed(n: int) -> Source:
     Source.objects.all().delete()
     source = factories.SourceFactory(key="bench1998")
     owner = factories.editor(username="bench-owner")
-    reviewer = factories.reviewer(username="bench-reviewer")
+    reviewer = factories.reviewer(username="bench-retractor")
     template = make_article(
         editor=owner, reviewer=reviewer, state="approved", body="Text [@bench1998]."
     )
@@ -100,7 +100,7 @@ def main() -> None:
             chunks.append(time.perf_counter() - began)
 
     jobs.propagate_step = timed_step
-    reviewer = factories.reviewer(username="bench-reviewer")
+    reviewer = factories.reviewer(username="bench-retractor")
     started = time.perf_counter()
     source_set_status(source_id=source.pk, actor=reviewer, status="retracted")
     total = time.perf_counter() - started
@@ -118,6 +118,16 @@ def main() -> None:
     print(f"  flagged: {Article.objects.filter(flag_citation_retracted=True).count()}")
     print(f"  mails queued: {mails}")
     print(f"  outbox rows pending: {OutboxMessage.objects.filter(state='pending').count()}")
+    from benchmarks.report import emit
+
+    emit(
+        f"retraction propagation ({connection.vendor}, {args.n:,} articles)",
+        total,
+        baseline,
+        unit="s",
+        higher_is_better=False,
+        detail=f"baseline: raw UPDATE of the same rows; {len(chunks)} chunks of {chunk}",
+    )
 
 
 if __name__ == "__main__":

@@ -8,11 +8,16 @@ fresh SQLite file, or in DATABASE_URL if set, serves the site with gunicorn on a
 loopback port, and loads two URLs alternately, round after round:
 
 * ``/articles/<slug>/``    the real page (one query for the cache key, cached HTML), and
-* ``/__bench__/minimal/``  a view returning the same bytes (benchmarks/minimal_urls.py).
+* ``/__bench__/minimal/``  a view returning the same bytes (benchmarks/minimal_urls.py),
+  through the whole middleware stack, and
+* ``/__bench__/bare/``     the honest floor (issue 15): the same bytes from a bare Django
+  view with ``MIDDLEWARE = []`` (benchmarks/bare_settings.py), served by a second
+  gunicorn with the same workers and the same load.
 
 Load comes from ``wrk`` when installed, else from a bounded threaded Python client.
-Prints requests per second for both (median of the rounds) and their ratio; the goal
-is a ratio of at least 0.5.
+Prints requests per second for each (median of the rounds) and the ratios; the goal is
+the article page at 0.7x the bare view or better. The last line, ``BENCH {json}``, is
+what ``benchmarks/run.py`` reads.
 """
 
 from __future__ import annotations
@@ -226,49 +231,53 @@ def main() -> None:
         .splitlines()[-1]
     )
 
-    port = free_port()
+    def gunicorn(port: int, settings_module: str) -> subprocess.Popen:
+        command = [str(BIN / "gunicorn"), "reviewsite.wsgi", "--bind", f"127.0.0.1:{port}"]
+        command += ["--workers", str(args.workers), "--log-level", "warning"]
+        return subprocess.Popen(
+            command, env={**env, "DJANGO_SETTINGS_MODULE": settings_module}, cwd=ROOT
+        )
+
+    port, bare_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "reviewsite.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
+    server = gunicorn(port, "bench_settings")
+    bare_server = None
     try:
         article_url, minimal_url = base + path, base + "/__bench__/minimal/"
+        bare_url = f"http://127.0.0.1:{bare_port}/__bench__/bare/"
         wait_until_up(article_url)
         page = fetch(article_url)
         (workdir / "page.html").write_bytes(page)
+        bare_server = gunicorn(bare_port, "benchmarks.bare_settings")
+        wait_until_up(bare_url)
         assert fetch(minimal_url) == page
+        assert fetch(bare_url) == page
         references = page.count(b'<li id="ref-')
         # Warm every worker's page cache and imports before measuring.
         for _ in range(args.workers * 20):
             fetch(article_url)
             fetch(minimal_url)
+            fetch(bare_url)
 
         tool = "wrk" if shutil.which("wrk") else "python threads"
         load = load_wrk if shutil.which("wrk") else load_python
-        article_rates, minimal_rates = [], []
+        article_rates, minimal_rates, bare_rates = [], [], []
         for _ in range(args.rounds):
-            # Alternate so background load on the machine hits both alike.
-            minimal_rates.append(load(minimal_url, args.seconds, args.connections))
+            # Alternate so background load on the machine hits all alike.
+            bare_rates.append(load(bare_url, args.seconds, args.connections))
             article_rates.append(load(article_url, args.seconds, args.connections))
+            minimal_rates.append(load(minimal_url, args.seconds, args.connections))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, bare_server):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
 
     article_rps = statistics.median(article_rates)
     minimal_rps = statistics.median(minimal_rates)
-    ratio = article_rps / minimal_rps
+    bare_rps = statistics.median(bare_rates)
+    ratio = article_rps / bare_rps
     print(f"database        {database}; {references} references; page {len(page)} bytes")
     print(
         f"load            {tool}, {args.connections} connections, {args.seconds}s x {args.rounds}"
@@ -278,8 +287,25 @@ def main() -> None:
     print(f"CONN_MAX_AGE    {persistent}")
     print(f"article page    {article_rps:8.0f} req/s   (rounds: {_rates(article_rates)})")
     print(f"minimal view    {minimal_rps:8.0f} req/s   (rounds: {_rates(minimal_rates)})")
+    print(f"bare view       {bare_rps:8.0f} req/s   (rounds: {_rates(bare_rates)})")
+    print(f"vs minimal view {article_rps / minimal_rps:8.2f}       (same middleware)")
     print(
-        f"ratio           {ratio:8.2f}       (goal >= 0.50: {'met' if ratio >= 0.5 else 'MISSED'})"
+        f"vs bare view    {ratio:8.2f}       (goal >= 0.70: {'met' if ratio >= 0.7 else 'MISSED'})"
+    )
+    print(f"load average    {os.getloadavg()[0]:.1f}")
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.report import emit
+
+    emit(
+        f"reader page, {references} citations",
+        article_rps,
+        bare_rps,
+        unit="req/s",
+        higher_is_better=True,
+        goal=0.7,
+        detail=f"vs bare Django view (MIDDLEWARE=[]); {tool} c{args.connections}, gunicorn "
+        f"-w {args.workers}, {args.rounds}x{args.seconds}s; same bytes through all middleware: "
+        f"{minimal_rps:.0f} req/s",
     )
 
 

@@ -266,7 +266,20 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": f"{CELERY_FILESYSTEM_DIR}/queue",
         "control_folder": f"{CELERY_FILESYSTEM_DIR}/control",
         "store_processed": False,
+        # kombu sleeps this long whenever a poll finds nothing to take, and with
+        # acks_late and a prefetch of one that is after every task: its default of 1 s
+        # capped the worker at about 2 tasks/s (benchmarks/broker.py). An idle worker
+        # lists two folders this many times a second.
+        "polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.01),
     }
+    CELERY_RESULT_BACKEND = env.str(
+        "CELERY_RESULT_BACKEND", default=f"file://{CELERY_FILESYSTEM_DIR}/results"
+    )
+elif CELERY_BROKER_URL.startswith("sqla+"):
+    # kombu's SQLAlchemy transport (needs SQLAlchemy installed), e.g. sqla+sqlite:///x.db:
+    # measured against the filesystem one by benchmarks/broker.py; not the default. Its
+    # transport options all go to create_engine(), so its polling interval stays kombu's 1 s.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
     CELERY_RESULT_BACKEND = env.str(
         "CELERY_RESULT_BACKEND", default=f"file://{CELERY_FILESYSTEM_DIR}/results"
     )

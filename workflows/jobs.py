@@ -42,6 +42,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from articles import page_cache
 from articles.claims import claims_by_revision
 from articles.models import Article, RevisionCitation, live_q
 from citations.models import Source
@@ -179,7 +180,7 @@ def _update_flags(rows: QuerySet[Article], wanted: dict[str, Q], *, at) -> int:
     changes = Q()
     for column, condition in wanted.items():
         changes |= Q(condition, **{column: False}) | Q(~condition, **{column: True})
-    return rows.filter(changes).update(
+    changed = rows.filter(changes).update(
         **{
             column: Case(When(condition, then=Value(True)), default=Value(False))
             for column, condition in wanted.items()
@@ -187,6 +188,9 @@ def _update_flags(rows: QuerySet[Article], wanted: dict[str, Q], *, at) -> int:
         version=F("version") + 1,
         updated_at=at,
     )
+    if changed:  # a set-based UPDATE sends no model signal
+        page_cache.pages_changed()
+    return changed
 
 
 def _link(article_id: int) -> str:
@@ -275,6 +279,8 @@ def flag_stale_articles(*, now: datetime | None = None, report: bool = True) -> 
     """Flag live articles overdue or due soon for review, clear stale flags, mail digests."""
     _lock("flag_stale")
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        return _flag_stale_in_one_statement(now, report=report)
     overdue, due_soon = _sweep_conditions(now)
     articles = Article.objects.order_by()
     days = settings.REVIEWSITE_DUE_SOON_DAYS
@@ -308,6 +314,187 @@ def flag_stale_articles(*, now: datetime | None = None, report: bool = True) -> 
         articles, {"flag_review_overdue": overdue, "flag_review_due_soon": due_soon}, at=now
     )
     sent = _queue_digests(digests, now)
+    return SweepResult(at=now, changes=counts, slugs=slugs, articles=updated, notifications=sent)
+
+
+def _sweep_comments() -> dict[str, str]:
+    days = settings.REVIEWSITE_DUE_SOON_DAYS
+    return {
+        f"flag:{OVERDUE}": "The next review date has passed.",
+        f"unflag:{OVERDUE}": "No longer overdue for review.",
+        f"flag:{DUE_SOON}": f"Due for review within {days} days.",
+        f"unflag:{DUE_SOON}": f"No longer due for review within {days} days.",
+    }
+
+
+def _flag_stale_in_one_statement(now: datetime, *, report: bool) -> SweepResult:
+    """PostgreSQL: the whole sweep as one statement, one pass over the articles.
+
+    ``old`` reads the rows whose flags change with their old and new flags (the only
+    scan of the table); ``changed`` is the ``UPDATE … FROM old … RETURNING`` of those
+    rows; ``audit`` is one ``INSERT … SELECT`` over the four kinds joined to the
+    returned rows; the final SELECT returns the audit counts, up to REPORT_LIMIT slugs
+    per kind when ``report``, and the digest rows aggregated per recipient and kind
+    (as ``_collect_digests`` does), read from the returned rows, not from a second pass.
+    """
+    overdue, due_soon = _sweep_conditions(now)
+    flip = (
+        Q(overdue, flag_review_overdue=False)
+        | Q(~overdue, flag_review_overdue=True)
+        | Q(due_soon, flag_review_due_soon=False)
+        | Q(~due_soon, flag_review_due_soon=True)
+    )
+    old = (
+        Article.objects.order_by()
+        .filter(flip)
+        .annotate(
+            new_over=Case(When(overdue, then=Value(True)), default=Value(False)),
+            new_soon=Case(When(due_soon, then=Value(True)), default=Value(False)),
+        )
+        .values("id", "flag_review_overdue", "flag_review_due_soon", "new_over", "new_soon")
+    )
+    old_sql, old_params = old.query.sql_with_params()
+    comments = _sweep_comments()
+    kinds = [
+        (f"flag:{OVERDUE}", "over", True),
+        (f"unflag:{OVERDUE}", "over", False),
+        (f"flag:{DUE_SOON}", "soon", True),
+        (f"unflag:{DUE_SOON}", "soon", False),
+    ]
+    kind_values = ", ".join(["(%s, %s, %s, %s)"] * len(kinds))
+    kind_params = [v for action, col, on in kinds for v in (action, comments[action], col, on)]
+    article = connection.ops.quote_name(Article._meta.db_table)
+    audit = connection.ops.quote_name(AuditEvent._meta.db_table)
+    revision = connection.ops.quote_name(
+        Article._meta.get_field("live_revision").related_model._meta.db_table
+    )
+    assignment = connection.ops.quote_name(ReviewAssignment._meta.db_table)
+    window = "PARTITION BY recipient, a_kind"
+    sql = f"""
+        WITH old AS ({old_sql}),
+        changed AS (
+            UPDATE {article} AS t
+            SET flag_review_overdue = old.new_over, flag_review_due_soon = old.new_soon,
+                version = t.version + 1, updated_at = %s
+            FROM old WHERE t.id = old.id
+            RETURNING t.id, t.slug, t.status, t.live_revision_id, t.owner_id,
+                t.last_reviewed_by_id, t.next_review_due,
+                old.flag_review_overdue AS was_over, old.flag_review_due_soon AS was_soon,
+                old.new_over, old.new_soon
+        ),
+        audit AS (
+            INSERT INTO {audit} (article_id, revision_id, actor_id, action, from_status,
+                to_status, comment, refused, reason, at)
+            SELECT c.id, c.live_revision_id, NULL, k.action, c.status, c.status, k.comment,
+                false, '', %s
+            FROM changed AS c
+            JOIN (VALUES {kind_values}) AS k(action, comment, col, flagged)
+              ON (k.col = 'over' AND c.was_over <> c.new_over AND c.new_over = k.flagged)
+              OR (k.col = 'soon' AND c.was_soon <> c.new_soon AND c.new_soon = k.flagged)
+            RETURNING article_id, action
+        ),
+        newly AS (
+            SELECT c.id, c.slug, c.owner_id, c.last_reviewed_by_id, c.next_review_due,
+                c.live_revision_id,
+                CASE WHEN c.next_review_due <= %s THEN %s ELSE %s END AS a_kind
+            FROM changed AS c
+            WHERE (c.new_over AND NOT c.was_over) OR (c.new_soon AND NOT c.was_soon)
+        ),
+        titled AS (
+            SELECT n.*, COALESCE(v.title, n.slug) AS a_title
+            FROM newly AS n LEFT JOIN {revision} AS v ON v.id = n.live_revision_id
+        ),
+        recipients AS (
+            SELECT DISTINCT recipient, a_id, a_title, a_due, a_kind FROM (
+                SELECT owner_id AS recipient, id AS a_id, a_title,
+                    next_review_due AS a_due, a_kind
+                FROM titled
+                UNION ALL
+                SELECT ra.reviewer_id, n.id, n.a_title, n.next_review_due, n.a_kind
+                FROM titled AS n JOIN {assignment} AS ra ON ra.article_id = n.id
+                UNION ALL
+                SELECT n.last_reviewed_by_id, n.id, n.a_title, n.next_review_due, n.a_kind
+                FROM titled AS n
+                WHERE n.last_reviewed_by_id IS NOT NULL AND NOT EXISTS (
+                    SELECT 1 FROM {assignment} AS ra2 WHERE ra2.article_id = n.id
+                )
+            ) AS u
+        ),
+        digests AS (
+            SELECT recipient, a_id, a_title, a_due, a_kind, n, id_sum, first_due, last_due
+            FROM (
+                SELECT d.*,
+                    ROW_NUMBER() OVER ({window} ORDER BY a_id) AS rn,
+                    COUNT(*) OVER ({window}) AS n,
+                    SUM(a_id) OVER ({window}) AS id_sum,
+                    MIN(a_due) OVER ({window}) AS first_due,
+                    MAX(a_due) OVER ({window}) AS last_due
+                FROM recipients AS d
+            ) AS w
+            WHERE rn <= %s
+        )
+        SELECT 'count', action, COUNT(*), NULL::bigint, NULL::text, NULL::timestamptz,
+            NULL::bigint, NULL::bigint, NULL::timestamptz, NULL::timestamptz
+            FROM audit GROUP BY action
+        UNION ALL
+        SELECT 'articles', NULL, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL
+            FROM changed
+        UNION ALL
+        SELECT 'slug', action, NULL, NULL, slug, NULL, NULL, NULL, NULL, NULL FROM (
+            SELECT a.action, c.slug,
+                ROW_NUMBER() OVER (PARTITION BY a.action ORDER BY c.id) AS rn
+            FROM audit AS a JOIN changed AS c ON c.id = a.article_id
+            WHERE %s
+        ) AS s WHERE rn <= %s
+        UNION ALL
+        SELECT 'digest', a_kind, n, recipient, a_title, a_due, a_id, id_sum, first_due, last_due
+            FROM digests
+    """  # noqa: S608 - the inner SQL is compiled by the ORM; values are parameters
+    params = [
+        *old_params,
+        now,
+        now,
+        *kind_params,
+        now,
+        OVERDUE,
+        DUE_SOON,
+        DIGEST_LIST_LIMIT,
+        report,
+        REPORT_LIMIT,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    counts = dict.fromkeys(comments, 0)
+    slugs: dict[str, list[str]] = {action: [] for action in comments}
+    digests: dict[int, _Digest] = {}
+    updated = 0
+    digest_rows = []
+    for tag, action, count, recipient, text, due, article_id, id_sum, first, last in rows:
+        if tag == "count":
+            counts[action] = count
+        elif tag == "articles":
+            updated = count
+        elif tag == "slug":
+            slugs[action].append(text)
+        else:
+            digest_rows.append(
+                (recipient, action, article_id, text, due, count, id_sum, first, last)
+            )
+    # The order _collect_digests gives: by recipient, kind, article.
+    for recipient, kind, article_id, title, due, count, id_sum, first, last in sorted(
+        digest_rows, key=lambda r: (r[0], r[1], r[2])
+    ):
+        digest = digests.setdefault(recipient, _Digest())
+        if not digest.counts[kind]:
+            digest.counts[kind] = count
+            digest.fingerprint.update(f"{kind}:{count}:{id_sum}:{first}:{last};".encode())
+        digest.lines[kind].append(f"- {title} (due {due:%Y-%m-%d}): {_link(article_id)}")
+    if updated:
+        page_cache.pages_changed()
+    if not report:
+        slugs = {action: [] for action in comments}
+    sent = _queue_digests(digests, now) if digests else 0
     return SweepResult(at=now, changes=counts, slugs=slugs, articles=updated, notifications=sent)
 
 

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from articles import page_cache
 from articles.models import (
     Article,
     ArticleRevision,
@@ -841,6 +842,7 @@ def article_assign_reviewers(*, article_id: int, reviewer_ids: list[int], actor)
             article=article, reviewer=user, defaults={"assigned_by": actor}
         )
     Article.objects.filter(pk=article.pk).update(version=F("version") + 1)
+    page_cache.pages_changed()  # a queryset update sends no model signal
     _audit(
         article=article,
         actor=actor,
