@@ -1,11 +1,9 @@
 """Crossref REST ``/works`` JSON: a ``/works/{doi}`` answer, its ``message``, or a work list.
 
-Used for uploads and by the metadata lookup (:mod:`citations.lookup`). Status:
-Crossref ``updated-by`` entries (and passive ``relation`` entries) say that
-*this* work was retracted/corrected; ``update-to`` says this work is itself a
-notice about *other* works, so it never changes this work's status, and an
-``updated-by`` entry that merely points back at a work the notice updates
-(Crossref lists the reciprocal link on some notices) is ignored.
+Used for uploads and by the metadata lookup (:mod:`citations.lookup`). A work's
+status comes from :func:`citations.registries.crossref_status`, the integrity
+watch's reading of ``updated-by``/``update-to``/``relation`` (a retraction notice
+is never taken for the paper it retracts), so an import and a check agree.
 
 Titles lose their JATS/HTML markup (``<i>``, ``&amp;``) and text garbled by a
 wrong decoding upstream (``CastaÃ±o``) is repaired with ftfy.
@@ -45,28 +43,6 @@ _CROSSREF_TYPES = {
     "peer-review": "review",
 }
 _CHAPTERS = {"book-chapter", "book-section", "book-part", "reference-entry"}
-_CROSSREF_UPDATES = {
-    "retraction": "retracted",
-    "withdrawal": "withdrawn",
-    "removal": "withdrawn",
-    "expression_of_concern": "expression_of_concern",
-    "expression-of-concern": "expression_of_concern",
-    "correction": "corrected",
-    "erratum": "corrected",
-    "corrigendum": "corrected",
-    # Part of the paper stands; flag it loudly without claiming it was retracted.
-    "partial_retraction": "corrected",
-    "new_version": "superseded",
-    "new_edition": "superseded",
-}
-# Passive relation names (this work is the object): "is-retracted-by" etc.
-_RELATION_UPDATES = {
-    "is-retracted-by": "retracted",
-    "is-withdrawn-by": "withdrawn",
-    "is-corrected-by": "corrected",
-    "has-expression-of-concern": "expression_of_concern",
-    "is-replaced-by": "superseded",
-}
 # Keys only Crossref's work objects carry (CSL-JSON has none of them).
 _CROSSREF_KEYS = ("indexed", "reference-count", "is-referenced-by-count", "deposited", "member")
 _TAG = re.compile(r"<[^>]{0,200}>")
@@ -83,27 +59,6 @@ def _text(value: Any) -> str:
 
 def _date_parts(value: Any) -> str:
     return normalize_issued(value) if isinstance(value, Mapping) else ""
-
-
-def _lower_doi(value: Any) -> str:
-    return str(value or "").strip().lower()
-
-
-# Active relations: this work retracts/corrects the object, so it is a notice.
-_NOTICE_RELATIONS = ("retraction", "correction", "expression-of-concern", "withdrawal")
-_NOTICE_TITLE = re.compile(
-    r"^\s*(?:notice of )?(?:retraction|withdrawal|expression of concern|correction|erratum|"
-    r"corrigendum)\b(?!ed)",
-    re.I,
-)
-
-
-def _is_notice(message: Mapping[str, Any]) -> bool:
-    """A retraction/correction notice, not a paper (whose title may say "RETRACTED:")."""
-    relation = message.get("relation")
-    if isinstance(relation, Mapping) and any(relation.get(r) for r in _NOTICE_RELATIONS):
-        return True
-    return bool(_NOTICE_TITLE.match(_text(message.get("title"))))
 
 
 def _people(message: Mapping[str, Any]) -> list[dict]:
