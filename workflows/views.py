@@ -242,12 +242,21 @@ def article_assign(request, pk: int):
 # --- the editor ---------------------------------------------------------------------------
 
 
-def _preview(body: str, audience: str) -> dict:
+def _preview(body: str, audience: str, intentional: dict | None = None) -> dict:
     """Render the body as readers would see it, with its numbered references and its
-    readability; stores nothing."""
+    readability; stores nothing. Citations submit would refuse (a retracted or withdrawn
+    source not kept on purpose with a reason) are listed, so the editor learns now."""
     rendering = render_body(body)
     scores = readability(body)
+    kept = intentional or {}
+    refused = [
+        c
+        for c in rendering.citations
+        if c.source.status in Source.REFUSED_STATUSES
+        and not (kept.get(c.source.key) or kept.get(c.key))
+    ]
     return {
+        "refused": refused,
         "readability": scores,
         "readability_warning": readability_warning(scores, audience),
         "html": rendering.html,
@@ -294,7 +303,13 @@ def article_create(request):
             return render(
                 request,
                 "workflows/article_form.html",
-                _editor_context(request, form, preview=_preview(data["body"], data["audience"])),
+                _editor_context(
+                    request,
+                    form,
+                    preview=_preview(
+                        data["body"], data["audience"], data.get("intentional_citations")
+                    ),
+                ),
             )
         try:
             article = services.article_create(
@@ -336,7 +351,11 @@ def article_edit(request, pk: int):
         form = ArticleForm(request.POST, can_manage=roles["is_managing"])
         if form.is_valid():
             if "preview" in request.POST:
-                preview = _preview(form.cleaned_data["body"], form.cleaned_data["audience"])
+                preview = _preview(
+                    form.cleaned_data["body"],
+                    form.cleaned_data["audience"],
+                    form.cleaned_data.get("intentional_citations"),
+                )
                 context = _editor_context(request, form, article, preview)
                 return render(request, "workflows/article_form.html", context)
             changes = {

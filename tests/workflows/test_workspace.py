@@ -628,3 +628,22 @@ def test_the_notification_list_mirrors_the_emails_with_read_and_unread(
     assert 'class="badge">New</span>' not in again
     other = logged_in(reviewer).get(reverse("workflows:notifications")).content.decode()
     assert "Please cite the trial." not in other  # each sees their own
+
+
+def test_the_preview_warns_about_a_retracted_citation_before_submit_refuses_it(logged_in, editor):
+    retracted = factories.SourceFactory(key="wakefield1998", status=Source.Status.RETRACTED)
+    article = services.article_create(actor=editor, title="Vaccines", body="Text.")
+    client = logged_in(editor)
+    url = reverse("workflows:article-edit", args=[article.pk])
+    form = {
+        "title": "Vaccines",
+        "body": f"An old claim [@{retracted.key}].",
+        "audience": "general",
+        "etag": Article.objects.get(pk=article.pk).etag,
+        "preview": "1",
+    }
+    page = client.post(url, form).content.decode()
+    assert "rely on a source that was retracted or withdrawn" in page
+    assert "<code>wakefield1998</code> — Retracted" in page
+    kept = client.post(url, {**form, "intentional_citations": "wakefield1998: Cited as retracted."})
+    assert "rely on a source that was retracted" not in kept.content.decode()
