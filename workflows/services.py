@@ -531,6 +531,36 @@ def article_request_changes(*, article_id: int, actor, comment: str = "") -> Art
     return _perform("request-changes", article_id, actor, apply, comment=comment)
 
 
+def _sign(
+    article: Article,
+    revision: ArticleRevision,
+    actor,
+    kind: str,
+    *,
+    comment: str,
+    checklist: dict | None,
+    conflict_of_interest: dict | None,
+) -> Approval:
+    """Record what a reviewer signs (approval or re-certification): the checklist, the
+    declaration, their credentials and the cited sources' state, bound to the content."""
+    record = review_record(
+        article=article,
+        revision=revision,
+        profile=_profile(actor),
+        checklist=checklist,
+        conflict_of_interest=conflict_of_interest,
+    )
+    return Approval.objects.create(
+        article=article,
+        revision=revision,
+        content_hash=revision.content_hash,
+        reviewer=actor,
+        comment=comment,
+        kind=kind,
+        **record.as_fields(),
+    )
+
+
 def article_approve(
     *,
     article_id: int,
@@ -561,21 +591,14 @@ def article_approve(
                 status=article.status,
                 allowed_actions=allowed_actions(article.status, actor, article),
             )
-        record = review_record(
-            article=article,
-            revision=revision,
-            profile=_profile(actor),
+        _sign(
+            article,
+            revision,
+            actor,
+            Approval.Kind.APPROVAL,
+            comment=comment,
             checklist=checklist,
             conflict_of_interest=conflict_of_interest,
-        )
-        Approval.objects.create(
-            article=article,
-            revision=revision,
-            content_hash=revision.content_hash,
-            reviewer=actor,
-            comment=comment,
-            kind=Approval.Kind.APPROVAL,
-            **record.as_fields(),
         )
         approvals = this_round.values("reviewer").distinct().count()
         if approvals < article.required_approvals:
@@ -723,21 +746,14 @@ def article_recertify(
                 allowed_actions=allowed_actions(article.status, actor, article),
                 sources=[c.source_id for c in refused],
             )
-        record = review_record(
-            article=article,
-            revision=revision,
-            profile=_profile(actor),
+        recertification = _sign(
+            article,
+            revision,
+            actor,
+            Approval.Kind.RECERTIFICATION,
+            comment=comment,
             checklist=checklist,
             conflict_of_interest=conflict_of_interest,
-        )
-        recertification = Approval.objects.create(
-            article=article,
-            revision=revision,
-            content_hash=revision.content_hash,
-            reviewer=actor,
-            comment=comment,
-            kind=Approval.Kind.RECERTIFICATION,
-            **record.as_fields(),
         )
         article.review_declarations = _declarations(Approval.objects.filter(pk=recertification.pk))
         article.flag_variant_changed = False
