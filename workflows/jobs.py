@@ -279,6 +279,8 @@ def flag_stale_articles(*, now: datetime | None = None, report: bool = True) -> 
     """Flag live articles overdue or due soon for review, clear stale flags, mail digests."""
     _lock("flag_stale")
     now = now or timezone.now()
+    # Both paths tell managing editors about credentials running out (once a day).
+    notify_credentials_expiring(now=now)
     if connection.vendor == "postgresql":
         return _flag_stale_in_one_statement(now, report=report)
     overdue, due_soon = _sweep_conditions(now)
@@ -303,7 +305,6 @@ def flag_stale_articles(*, now: datetime | None = None, report: bool = True) -> 
         ),
     }
     counts, slugs = _apply_changes(changes, at=now, report=report)
-    notify_credentials_expiring(now=now)
     if not any(counts.values()):
         return SweepResult(at=now, changes=counts, slugs=slugs)
     newly = changes[f"flag:{OVERDUE}"][0] | changes[f"flag:{DUE_SOON}"][0]
