@@ -43,6 +43,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
@@ -50,8 +51,7 @@ from articles.models import Article  # noqa: E402
 from citations.models import Source  # noqa: E402
 from citations.services import source_set_status  # noqa: E402
 from tests import factories  # noqa: E402
-from tests.conftest import make_article  # noqa: E402
-from tests.helpers import clone_approved  # noqa: E402
+from tests.helpers import clone_approved, make_article  # noqa: E402
 from workflows import jobs  # noqa: E402
 from workflows.models import AuditEvent, Notification, OutboxMessage  # noqa: E402
 
@@ -100,7 +100,7 @@ def main() -> None:
             chunks.append(time.perf_counter() - began)
 
     jobs.propagate_step = timed_step
-    reviewer = factories.reviewer(username="bench-retractor")
+    reviewer = get_user_model().objects.get(username="bench-retractor")  # made by seed()
     started = time.perf_counter()
     source_set_status(source_id=source.pk, actor=reviewer, status="retracted")
     total = time.perf_counter() - started

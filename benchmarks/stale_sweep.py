@@ -96,13 +96,13 @@ def seed(n: int, now) -> None:
         "slug, audience, topic, variant_group, owner_id, status, latest_revision_id, "
         "live_revision_id, required_approvals, version, last_updated, last_reviewed, "
         "last_reviewed_by_id, next_review_due, flag_review_overdue, flag_review_due_soon, "
-        "flag_citation_retracted, flag_citation_concern, flag_citation_corrected, created_at, "
-        "updated_at"
+        "flag_citation_retracted, flag_citation_concern, flag_citation_corrected, "
+        "flag_variant_changed, review_declarations, created_at, updated_at"
     )
     select = (
         f"SELECT 'bench-' || i, 'general', '', '', {owner.pk}, 'approved', {revision.pk}, "
         f"{revision.pk}, 1, 1, {ts}, {ts}, {reviewer.pk}, {due}, "
-        f"false, false, false, false, false, {ts}, {ts} FROM ({source}) AS src"
+        f"false, false, false, false, false, false, '[]', {ts}, {ts} FROM ({source}) AS src"
     )
     stamp = now if POSTGRES else now.strftime("%Y-%m-%d %H:%M:%S.%f")
     with transaction.atomic(), connection.cursor() as cursor:
