@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from articles.admin import ReadOnlyAdmin
 
+from . import outbox
 from .models import (
     Approval,
     AuditEvent,
@@ -51,5 +52,20 @@ class NotificationAdmin(ReadOnlyAdmin):
 class OutboxMessageAdmin(ReadOnlyAdmin):
     """What waits for the relay after an outage (state ``pending``), and what ran."""
 
-    list_display = ["created_at", "kind", "key", "state", "attempts", "updated_at", "done_at"]
+    list_display = [
+        "created_at",
+        "kind",
+        "key",
+        "state",
+        "attempts",
+        "failures",
+        "updated_at",
+        "done_at",
+    ]
     list_filter = ["state", "kind"]
+    actions = ["retry"]
+
+    @admin.action(description="Retry the selected failed rows")
+    def retry(self, request, queryset):
+        count = outbox.retry_failed(queryset)
+        self.message_user(request, f"{count} failed row(s) put back for the relay.")

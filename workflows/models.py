@@ -194,12 +194,17 @@ class OutboxMessage(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         DONE = "done", "Done"
+        FAILED = "failed", "Failed: gave up after repeated errors"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     key = models.CharField(max_length=200, unique=True, help_text="One row per side effect")
     payload = models.JSONField(default=dict)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0, help_text="Runs of the handler so far")
+    failures = models.PositiveIntegerField(
+        default=0, help_text="Handler errors in a row (reset by a run that succeeds)"
+    )
+    last_error = models.TextField(blank=True, help_text="The handler's last error, if any")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     done_at = models.DateTimeField(null=True, blank=True)

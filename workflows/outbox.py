@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from reviewsite.celery import app
 
-from .models import OutboxMessage
+from .models import Notification, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ TASKS = {
 BACKOFF = 1.0
 #: How many rows one relay run publishes (the next run takes the rest).
 RELAY_BATCH = 500
+#: A row whose handler has failed this many times is marked failed and left alone: an
+#: address the mail server refuses, say, is not retried every minute for ever. Failed
+#: rows stay for an operator (admin, ``outbox_retry``).
+MAX_FAILURES = 20
 #: Done rows are kept this long (to see what ran), then the relay deletes them.
 KEEP_DONE = timedelta(days=7)
 
@@ -118,22 +122,75 @@ def run(message_id: int, handler: Handler) -> str:
     """Run one pending row's handler and mark it done, in one transaction.
 
     'done', 'continued' (a long job ran one chunk and published the next) or 'skipped'
-    (done already, or being run right now by another worker).
+    (done or failed already, or being run right now by another worker). A handler that
+    raises rolls its work back; the failure is counted on the row (in a transaction of
+    its own) and re-raised for the task's retries. After ``MAX_FAILURES`` the row is
+    marked failed and neither the task nor the relay runs it again.
     """
+    try:
+        with transaction.atomic():
+            message = (
+                OutboxMessage.objects.select_for_update(skip_locked=True)
+                .filter(pk=message_id, state=OutboxMessage.State.PENDING)
+                .first()
+            )
+            if message is None:
+                return "skipped"
+            message.payload, done = handler(message.payload)
+            message.attempts += 1
+            if done:
+                message.state = OutboxMessage.State.DONE
+                message.done_at = timezone.now()
+            message.failures, message.last_error = 0, ""
+            fields = ["payload", "attempts", "state", "done_at", "failures", "last_error"]
+            fields.append("updated_at")
+            message.save(update_fields=fields)
+            if not done:
+                transaction.on_commit(lambda: publish(message.pk, message.kind))
+    except Exception as error:
+        _count_failure(message_id, error)
+        raise
+    return "done" if done else "continued"
+
+
+def _count_failure(message_id: int, error: Exception) -> None:
     with transaction.atomic():
         message = (
-            OutboxMessage.objects.select_for_update(skip_locked=True)
+            OutboxMessage.objects.select_for_update()
             .filter(pk=message_id, state=OutboxMessage.State.PENDING)
             .first()
         )
         if message is None:
-            return "skipped"
-        message.payload, done = handler(message.payload)
-        message.attempts += 1
-        if done:
-            message.state = OutboxMessage.State.DONE
-            message.done_at = timezone.now()
-        message.save(update_fields=["payload", "attempts", "state", "done_at", "updated_at"])
-        if not done:
-            transaction.on_commit(lambda: publish(message.pk, message.kind))
-    return "done" if done else "continued"
+            return
+        message.failures += 1
+        message.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if message.failures >= MAX_FAILURES:
+            message.state = OutboxMessage.State.FAILED
+            logger.error(
+                "Outbox: %s row %s failed %s times in a row; marked failed (%s)",
+                message.kind,
+                message.pk,
+                message.failures,
+                message.last_error,
+            )
+            if message.kind == Kind.MAIL:
+                Notification.objects.filter(pk=message.payload.get("notification")).exclude(
+                    state=Notification.State.SENT
+                ).update(state=Notification.State.FAILED)
+        message.save(update_fields=["failures", "last_error", "state", "updated_at"])
+
+
+def retry_failed(queryset=None) -> int:
+    """Put failed rows back to pending with a fresh count (an operator's retry)."""
+    rows = OutboxMessage.objects.filter(state=OutboxMessage.State.FAILED)
+    if queryset is not None:
+        rows = rows.filter(pk__in=queryset.values("pk"))
+    payloads = rows.filter(kind=Kind.MAIL).values_list("payload", flat=True)
+    mails = [payload.get("notification") for payload in payloads]
+    Notification.objects.filter(pk__in=mails, state=Notification.State.FAILED).update(
+        state=Notification.State.PENDING
+    )
+    # Dated back, so the next relay run publishes them.
+    return rows.update(
+        state=OutboxMessage.State.PENDING, failures=0, updated_at=timezone.now() - KEEP_DONE
+    )

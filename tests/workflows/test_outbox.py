@@ -148,3 +148,86 @@ def test_a_cache_that_is_down_is_an_empty_cache():
     cache.set("page", b"html")
     assert cache.get_many(["page"]) == {}
     cache.delete_many(["page"])
+
+
+@pytest.fixture
+def mail_server_down(settings):
+    """Mail goes to a real SMTP backend on a port nothing listens on (refused at once)."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", harness.free_port()
+    settings.EMAIL_TIMEOUT = 2
+
+
+def test_a_mail_that_keeps_failing_is_marked_failed_and_no_longer_retried(
+    editor, settings, mail_server_down, monkeypatch
+):
+    monkeypatch.setattr(outbox, "MAX_FAILURES", 3)
+    (note,) = mail.queue(recipients=[editor], subject="Hi", body="", dedupe_key="refused")
+    row = OutboxMessage.objects.get(kind="mail")
+
+    for failures in (1, 2):
+        with pytest.raises(OSError):
+            outbox.run(row.pk, mail.send)
+        row.refresh_from_db()
+        assert (row.state, row.failures, row.attempts) == ("pending", failures, 0)
+        assert "ConnectionRefusedError" in row.last_error
+    note.refresh_from_db()
+    assert note.state == "pending"
+
+    with pytest.raises(OSError):
+        outbox.run(row.pk, mail.send)
+    row.refresh_from_db()
+    note.refresh_from_db()
+    assert (row.state, row.failures) == ("failed", 3)
+    assert note.state == "failed"
+    # Neither a redelivered task nor the relay runs it again.
+    assert outbox.run(row.pk, mail.send) == "skipped"
+    assert outbox.relay(older_than=0) == 0
+
+    # An operator fixes the mail server and retries: it is sent once.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert outbox.retry_failed() == 1
+    row.refresh_from_db()
+    assert (row.state, row.failures) == ("pending", 0)
+    assert Notification.objects.get(pk=note.pk).state == "pending"
+    django_mail.outbox.clear()
+    assert outbox.run(row.pk, mail.send) == "done"
+    row.refresh_from_db()
+    assert (row.state, row.failures, row.last_error) == ("done", 0, "")
+    assert [m.to for m in django_mail.outbox] == [[editor.email]]
+
+
+def test_a_handler_that_succeeds_after_failing_starts_its_count_again(editor, monkeypatch):
+    (note,) = mail.queue(recipients=[editor], subject="Hi", body="", dedupe_key="flaky")
+    row = OutboxMessage.objects.get(kind="mail")
+    results = iter([OSError("connection reset"), None])
+
+    def flaky(payload):
+        error = next(results)
+        if error:
+            raise error
+        return payload, False  # one chunk of a longer job
+
+    with pytest.raises(OSError):
+        outbox.run(row.pk, flaky)
+    row.refresh_from_db()
+    assert (row.failures, row.last_error) == (1, "OSError: connection reset")
+    assert outbox.run(row.pk, flaky) == "continued"
+    row.refresh_from_db()
+    assert (row.state, row.failures, row.last_error, row.attempts) == ("pending", 0, "", 1)
+
+
+def test_outbox_retry_lists_failed_rows_and_puts_them_back(editor):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    mail.queue(recipients=[editor], subject="Hi", body="", dedupe_key="cmd")
+    OutboxMessage.objects.update(state="failed", failures=20, last_error="SMTPRecipientsRefused")
+    out = StringIO()
+    call_command("outbox_retry", stdout=out)
+    assert "20 failures, last: SMTPRecipientsRefused" in out.getvalue()
+    assert OutboxMessage.objects.get().state == "failed"
+    call_command("outbox_retry", "--all", stdout=out)
+    assert "1 row(s) put back" in out.getvalue()
+    assert OutboxMessage.objects.get().state == "pending"
