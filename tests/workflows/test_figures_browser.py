@@ -106,8 +106,7 @@ def test_editor_uploads_inserts_and_previews_a_figure(
     assert serious_violations(page) == []
     screenshot(page, "figure-reader")
 
-    # Pages without a flash message: the workspace shows each message twice, in two
-    # lists (issue 14, item 5), which axe reports as a list problem; not a figure one.
+    # The figure pages and the pickers, accessible too.
     for path, name in (
         ("/workspace/figures/", "figure-list"),
         (f"/workspace/figures/{figure.pk}/", "figure-detail"),

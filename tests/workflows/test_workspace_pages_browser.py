@@ -115,6 +115,8 @@ def test_every_workspace_page_passes_axe_and_fits_a_phone(browser, live_server, 
             response = page.goto(f"{live_server.url}{path}")
             assert response.status == 200, (path, response.status)
             assert page.locator("h1").count() == 1, path
+            # A title is plain words (a misplaced block once put a section's markup there).
+            assert "<" not in page.title() and "Reviewsite" in page.title(), path
             found = serious_violations(page)
             if found:
                 problems.append((width, path, found))
