@@ -13,8 +13,8 @@ f. two editors edit the same article: the second save shows the conflict, keeps 
 
 The tests assert what the person sees (text, elements, the address), and run axe-core
 on the states the page walk in test_workspace_pages_browser.py cannot reach (import
-report, comment, diff, conflict, refusals). Earlier steps of a journey are set up
-through the services the pages call.
+report, comment, diff, conflict, refusals), at 1280 and 390 px. Earlier steps of a
+journey are set up through the services the pages call.
 """
 
 import re
@@ -25,7 +25,11 @@ from PIL import Image
 from articles.models import Article
 from tests import factories
 from tests.browser import (
+    DESKTOP,
+    PHONE,
+    WIDTHS,
     new_context,
+    overflow,
     screenshot,
     serious_violations,
     sign_in,
@@ -60,9 +64,15 @@ BIBTEX = """@article{montalban2017,
 
 
 def _accessible(page, name: str) -> None:
-    """No serious or critical axe-core finding here; a screenshot of the state."""
-    assert serious_violations(page) == [], name
-    screenshot(page, f"journey-{name}")
+    """At 1280 and 390 px: no serious or critical axe-core finding in this state, nothing
+    scrolling sideways on the phone, and a screenshot of each."""
+    for width, viewport in WIDTHS.items():
+        page.set_viewport_size(viewport)
+        assert serious_violations(page) == [], (name, width)
+        if viewport is PHONE:
+            assert overflow(page) is None, (name, overflow(page))
+        screenshot(page, f"journey-{name}-{width}")
+    page.set_viewport_size(DESKTOP)
 
 
 def _rendered_diff(page):
