@@ -180,6 +180,7 @@ def test_b_reviewer_sees_the_rendered_diff_and_requests_changes(
 
     # From the dashboard's queue to the review page.
     page.goto(f"{live_server.url}/workspace/")
+    _accessible(page, "b-reviewer-dashboard")
     queue = page.locator("section[aria-labelledby=awaiting-review]")
     queue.get_by_role("link", name="Relapses").first.click()
     page.wait_for_url(_review_url(live_server, article))
@@ -238,6 +239,7 @@ def test_c_editor_sees_the_comment_fixes_and_resubmits(browser, live_server, edi
 
     # The dashboard lists it under "Changes requested", with an Edit link.
     page.goto(f"{live_server.url}/workspace/")
+    _accessible(page, "c-editor-dashboard")
     returned = page.locator("section[aria-labelledby=changes-requested]")
     returned.get_by_role("link", name="Edit").click()
     page.wait_for_url(f"**/workspace/articles/{article.pk}/edit/")
@@ -332,6 +334,7 @@ def test_d_reviewer_sees_only_the_changes_since_their_review_and_approves(
     live = reader.new_page()
     live.goto(f"{live_server.url}{Article.objects.get(pk=article.pk).get_absolute_url()}")
     assert "Rest and cooling help with fatigue." in live.locator("main").inner_text()
+    assert live.locator(".review-record").get_by_text("Dr Rita").first.is_visible()
     reader.close()
     context.close()
 
