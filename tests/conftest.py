@@ -7,6 +7,25 @@ from . import factories
 from .helpers import make_article
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last, in their collected order.
+
+    They share one Chromium for the session (the ``browser`` fixture), and Playwright's
+    sync API keeps an event loop running in the main thread while it is open, which
+    would break any later test that runs asyncio or relies on Django's async-safety check.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for every browser test (tests/browser.py); each test makes contexts."""
+    from .browser import launched_browser
+
+    with launched_browser() as launched:
+        yield launched
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _end_stray_database_sessions(django_db_setup, django_db_blocker):
     """On PostgreSQL, end sessions the live server's threads left open, before the drop.

@@ -6,33 +6,18 @@ pytest-django's live server. A missing browser or axe-core fails the test: these
 checks must not silently disappear.
 """
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from articles.models import EditorialPolicy
 from reviewsite.celery import app as celery_app
+from tests.browser import AXE, new_context, screenshot, serious_violations, watch_csp
 from tests.factories import SourceFactory
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-# serialized_rollback: the live server needs committed data, and the groups created by
-# the roles migration must be back for the tests that run after this one.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+# transaction=True: the live server's threads need committed data. Not serialized
+# rollback: browser tests run last, after transactional tests whose flushes make
+# post_migrate re-create the content types, which a serialized copy then collides with;
+# the factories make the groups they need.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BODY = """Multiple sclerosis damages the myelin around nerves [@trapp1998; @compston2008].
 
@@ -44,22 +29,6 @@ Fatigue and numbness are common [@trapp1998].
 
 Disease-modifying therapy reduces relapses [@montalban2017].
 """
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    assert CHROMIUM.exists(), "Chromium is missing at /usr/bin/chromium: run `make browser`"
-    assert AXE.exists(), "axe-core is missing: run `npm install` (or `make browser`)"
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test
-    # makes while it runs are still plain synchronous calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -99,34 +68,18 @@ def _seed(editor, reviewer, managing_editor, article_in) -> dict:
     return made
 
 
-def serious_violations(page) -> list[dict]:
-    """axe-core violations of serious or critical impact on the current page."""
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def test_reader_follows_citations_switches_audience_and_pages_are_accessible(
     browser, live_server, site
 ):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    # Injected through the DevTools protocol, so the strict CSP still applies to the page.
-    context.add_init_script(path=str(AXE))
+    context = new_context(browser)
     page = context.new_page()
-    csp_errors = []
-    page.on(
-        "console",
-        lambda msg: csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
+    csp_errors = watch_csp(page)
 
     page.goto(f"{live_server.url}/articles/ms-general/")
     assert page.locator("h1").count() == 1
     assert page.locator("h1").inner_text() == "Multiple sclerosis (general)"
     assert page.get_by_text("Medically reviewed by").is_visible()
-    page.screenshot(path=str(ARTIFACTS / "article.png"), full_page=True)
+    screenshot(page, "reader-article")
 
     # Superscript 1 -> reference 1.
     page.locator('sup.citation a[href="#ref-1"]').first.click()
@@ -158,7 +111,7 @@ def test_reader_follows_citations_switches_audience_and_pages_are_accessible(
         page.goto(f"{live_server.url}{path}")
         assert page.locator("h1").count() == 1
         assert serious_violations(page) == [], path
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        screenshot(page, f"reader-{name}")
 
     # The skip link is the first stop for keyboard users and moves focus to the content.
     page.keyboard.press("Tab")
@@ -182,5 +135,5 @@ def test_article_page_is_readable_on_a_phone(browser, live_server, site):
     font_size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert font_size >= 16
     assert serious_violations(page) == []
-    page.screenshot(path=str(ARTIFACTS / "article-phone.png"), full_page=True)
+    screenshot(page, "reader-article-phone")
     context.close()

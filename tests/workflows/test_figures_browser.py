@@ -2,19 +2,14 @@
 picker, previews it; the staff preview and the reader page show it under the strict CSP,
 and axe-core finds no serious or critical problem on those pages.
 
-Uses the harness of tests/articles/test_browser.py (Debian's Chromium, axe-core).
+Uses the harness in tests/browser.py (Debian's Chromium, axe-core).
 """
 
 import pytest
 from PIL import Image
 
 from articles.models import Article, Figure
-from tests.articles.test_browser import (  # noqa: F401 - browser is a fixture
-    ARTIFACTS,
-    AXE,
-    browser,
-    serious_violations,
-)
+from tests.browser import PASSWORD, PHONE, new_context, screenshot, serious_violations, watch_csp
 from tests.helpers import approval_kwargs, make_article
 from workflows import services
 
@@ -24,8 +19,6 @@ pytestmark = [
     # flush by an earlier transactional test re-creates); the factories re-make groups.
     pytest.mark.django_db(transaction=True),
 ]
-
-PASSWORD = "correct horse battery staple"
 
 
 def _png(tmp_path):
@@ -45,27 +38,17 @@ def _loaded(page, selector: str) -> bool:
     return True
 
 
-def _watch_csp(page) -> list[str]:
-    errors: list[str] = []
-    page.on(
-        "console",
-        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    return errors
-
-
 def test_editor_uploads_inserts_and_previews_a_figure(
-    browser,  # noqa: F811 - the fixture imported above
+    browser,
     live_server,
     editor,
     reviewer,
     tmp_path,
 ):
     article = make_article(editor=editor, title="Lesions", body="Lesions are scars.")
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_init_script(path=str(AXE))
+    context = new_context(browser)
     page = context.new_page()
-    csp_errors = _watch_csp(page)
+    csp_errors = watch_csp(page)
     broken: list[str] = []
     page.on("response", lambda r: broken.append(r.url) if r.status >= 400 else None)
 
@@ -103,7 +86,7 @@ def test_editor_uploads_inserts_and_previews_a_figure(
     # The image really loaded from this site (not blocked, not broken).
     assert _loaded(page, ".preview figure.figure img")
     assert shown.evaluate("img => new URL(img.currentSrc).origin") == live_server.url
-    page.screenshot(path=str(ARTIFACTS / "figure-editor-preview.png"), full_page=True)
+    screenshot(page, "figure-editor-preview")
 
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(f"**/workspace/articles/{article.pk}/edit/")
@@ -121,10 +104,9 @@ def test_editor_uploads_inserts_and_previews_a_figure(
     assert _loaded(page, "figure.figure img")
     assert "Example Hospital" in page.locator("figure.figure figcaption").inner_text()
     assert serious_violations(page) == []
-    page.screenshot(path=str(ARTIFACTS / "figure-reader.png"), full_page=True)
+    screenshot(page, "figure-reader")
 
-    # Pages without a flash message: the workspace shows each message twice, in two
-    # lists (issue 14, item 5), which axe reports as a list problem; not a figure one.
+    # The figure pages and the pickers, accessible too.
     for path, name in (
         ("/workspace/figures/", "figure-list"),
         (f"/workspace/figures/{figure.pk}/", "figure-detail"),
@@ -133,14 +115,14 @@ def test_editor_uploads_inserts_and_previews_a_figure(
     ):
         page.goto(f"{live_server.url}{path}")
         assert serious_violations(page) == [], path
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        screenshot(page, name)
 
     assert csp_errors == []
     assert broken == []
     context.close()
 
 
-def test_figure_stays_inside_a_phone_screen(browser, live_server, editor, reviewer):  # noqa: F811
+def test_figure_stays_inside_a_phone_screen(browser, live_server, editor, reviewer):
     from articles.services import figure_upload
     from tests.helpers import image_bytes, upload
 
@@ -150,8 +132,7 @@ def test_figure_stays_inside_a_phone_screen(browser, live_server, editor, review
     article = make_article(
         editor=editor, reviewer=reviewer, state="approved", body=f"![](figure:{figure.pk})\n"
     )
-    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True)
-    context.add_init_script(path=str(AXE))
+    context = new_context(browser, PHONE)
     page = context.new_page()
     page.goto(f"{live_server.url}{article.get_absolute_url()}")
     assert _loaded(page, "figure.figure img")

@@ -1,13 +1,13 @@
 """In a real browser: a managing editor verifies a reviewer's credentials, the reviewer
 approves with the checklist and a conflict-of-interest declaration, and the reader's
-page shows the declaration. Debian's Chromium through Playwright, as in
-tests/articles/test_browser.py (whose fixtures and axe-core check this reuses)."""
+page shows the declaration. Debian's Chromium through Playwright, with the harness in
+tests/browser.py."""
 
 import pytest
 
 from articles.models import ReviewerProfile
 from tests import factories
-from tests.articles.test_browser import AXE, browser, serious_violations  # noqa: F401
+from tests.browser import new_context, serious_violations, sign_in, watch_csp
 from tests.helpers import make_article
 from workflows import services
 
@@ -16,23 +16,16 @@ from workflows import services
 # the checklist) it makes itself, as the concurrency tests do.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
 
-
-def _signed_in(browser, live_server, username):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_init_script(path=str(AXE))
+def _signed_in(browser, live_server, username):
+    context = new_context(browser)
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit], form input[type=submit]").first.click()
-    page.wait_for_url("**/workspace/**")
+    sign_in(page, live_server, username)
     return context, page
 
 
 def test_verify_then_approve_with_checklist_and_coi_then_the_reader_sees_it(
-    browser,  # noqa: F811
+    browser,
     live_server,
 ):
     factories.default_checklist()
@@ -72,11 +65,7 @@ def test_verify_then_approve_with_checklist_and_coi_then_the_reader_sees_it(
     page.wait_for_url(f"**/workspace/articles/{article.pk}/review/")
     assert page.get_by_text("The article is now Approved").is_visible()
     # The printable evidence pack records the declaration, under the strict CSP.
-    csp_errors = []
-    page.on(
-        "console",
-        lambda msg: csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
+    csp_errors = watch_csp(page)
     page.get_by_role("link", name="Evidence pack").click()
     page.wait_for_url(f"**/workspace/articles/{article.pk}/evidence-pack/")
     assert "I have received speaker fees." in page.locator(".coi").first.inner_text()

@@ -1,8 +1,36 @@
 // Workspace behaviour that needs script (a file: the Content-Security-Policy forbids inline script).
 // - An error summary is focused when the page loads, so it is read out and in view.
 // - The editor opened from a marker problem (?line=N) selects that line of the body.
+// - A background import's progress (data-poll-seconds) is re-read in place until it ends,
+//   not by reloading the page, so focus and the reading position stay where they are.
 (function () {
   "use strict";
+
+  function pollProgress(section) {
+    var seconds = parseFloat(section.getAttribute("data-poll-seconds")) || 2;
+    window.setTimeout(function () {
+      fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error(response.status);
+          return response.text();
+        })
+        .then(function (text) {
+          var fresh = new DOMParser().parseFromString(text, "text/html");
+          var progress = fresh.querySelector(".import-progress");
+          var report = fresh.querySelector(".import-job-report");
+          if (!progress) return;
+          section.innerHTML = progress.innerHTML;
+          var here = document.querySelector(".import-job-report");
+          if (report && here) here.innerHTML = report.innerHTML;
+          if (progress.hasAttribute("data-poll-seconds")) pollProgress(section);
+          else section.removeAttribute("data-poll-seconds");
+        })
+        .catch(function () {
+          // Keep trying: the worker may be restarting; the page says it can be left.
+          pollProgress(section);
+        });
+    }, seconds * 1000);
+  }
 
   function selectLine(textarea, line) {
     var lines = textarea.value.split("\n");
@@ -17,6 +45,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    var progress = document.querySelector(".import-progress[data-poll-seconds]");
+    if (progress) pollProgress(progress);
     var summary = document.querySelector("[data-focus-on-load]");
     if (summary) {
       summary.focus();
