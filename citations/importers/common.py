@@ -116,6 +116,8 @@ def make_notice(doi: str = "", pmid: str = "", date: str = "", reason: str = "")
 
 def clean(value: Any) -> str:
     """Collapse whitespace in a scalar; lists contribute their first non-empty item."""
+    if type(value) is str:  # nearly every call: skip the checks below
+        return " ".join(value.split())
     if value is None:
         return ""
     if isinstance(value, list | tuple):
@@ -235,6 +237,8 @@ def _nul_field(raw: Mapping[str, Any]) -> str | None:
 def _has_nul(value: Any) -> bool:
     if type(value) is str:
         return "\x00" in value
+    if type(value) is list and all(type(item) is dict for item in value):  # authors
+        return any(_has_nul(item) for item in value)
     if isinstance(value, Mapping):
         return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
     if isinstance(value, list | tuple):
