@@ -85,7 +85,7 @@ def _peak_mb() -> float:
 
 def step_baseline(fmt: str, path: Path) -> dict:
     text = path.read_text(encoding="utf-8")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if fmt == "bibtex":
         import bibtexparser
 
@@ -94,7 +94,12 @@ def step_baseline(fmt: str, path: Path) -> dict:
         import rispy
 
         count = len(rispy.loads(text))
-    return {"seconds": time.perf_counter() - start, "entries": count, "peak_mb": _peak_mb()}
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu": time.process_time() - cpu,
+        "entries": count,
+        "peak_mb": _peak_mb(),
+    }
 
 
 def _django():
@@ -137,12 +142,12 @@ def step_upload(path: Path) -> dict:
     client = APIClient()
     client.force_authenticate(get_user_model().objects.get(username="bench-editor"))
     upload = SimpleUploadedFile(path.name, path.read_bytes())
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     response = client.post("/api/v1/sources/import/", {"file": upload}, format="multipart")
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     if response.status_code != 202:
         sys.exit(f"upload answered {response.status_code}: {response.content[:300]!r}")
-    return {"seconds": seconds, "job": response.json()["id"], "peak_mb": _peak_mb()}
+    return {"seconds": seconds, "cpu": cpu, "job": response.json()["id"], "peak_mb": _peak_mb()}
 
 
 def step_worker(job_id: int) -> dict:
@@ -153,12 +158,13 @@ def step_worker(job_id: int) -> dict:
     from citations.models import ImportJob
 
     logging.getLogger("bibtexparser").setLevel(logging.ERROR)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     outcome = services.import_job_run(job_id=job_id)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     job = ImportJob.objects.get(pk=job_id)
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "outcome": outcome,
         "state": job.state,
         "processed": job.processed,
@@ -207,21 +213,24 @@ def main() -> None:
         upload = _run("upload", str(path))
         worker = _run("worker", str(upload["job"]))
         total = upload["seconds"] + worker["seconds"]
+        cpu = upload["cpu"] + worker["cpu"]
         rows.append(
             f"| {fmt} | {size:.1f} MB, {n:,} entries | {baseline['seconds']:.1f} s "
-            f"({n / baseline['seconds']:,.0f}/s), {baseline['peak_mb']:.0f} MB | "
-            f"{upload['seconds']:.1f} s | {worker['seconds']:.1f} s, {worker['peak_mb']:.0f} MB | "
-            f"{total:.1f} s ({worker['processed'] / total:,.0f}/s) | "
-            f"{total / baseline['seconds']:.1f}× |"
+            f"({n / baseline['seconds']:,.0f}/s), cpu {baseline['cpu']:.1f} s, "
+            f"{baseline['peak_mb']:.0f} MB | {upload['seconds']:.1f} s | "
+            f"{worker['seconds']:.1f} s, {worker['peak_mb']:.0f} MB | "
+            f"{total:.1f} s ({worker['processed'] / total:,.0f}/s), cpu {cpu:.1f} s "
+            f"({worker['processed'] / cpu:,.0f}/s) | {total / baseline['seconds']:.1f}× "
+            f"(cpu {cpu / baseline['cpu']:.1f}×) | {os.getloadavg()[0]:.1f} |"
         )
         print(json.dumps({"format": fmt, "baseline": baseline, "upload": upload, "worker": worker}))
         if worker["state"] != "done" or worker["processed"] != n:
             sys.exit(f"the job did not import every entry: {worker}")
     print(
         "\n| format | file | library alone (parse), peak | upload (202) | worker, peak | "
-        "upload to done | vs library |"
+        "upload to done | vs library | load |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
 
 

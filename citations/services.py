@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, connections, models, transaction
 from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -756,6 +756,7 @@ def _insert_sources(sources: list[Source]) -> None:
     if not sources:
         return
     fields, columns = _insert_plan()
+    db = connections[connection.alias]  # the connection itself, not its per-thread proxy
     now = timezone.now()
     prepare = []
     for f in fields:
@@ -783,8 +784,10 @@ def _insert_sources(sources: list[Source]) -> None:
                         params.append(fixed)
                     elif field_ is None:
                         params.append(values[attname])
+                    elif (value := values[attname]) is None and field_.null:
+                        params.append(None)  # what get_db_prep_save makes of it
                     else:
-                        params.append(field_.get_db_prep_save(values[attname], connection))
+                        params.append(field_.get_db_prep_save(value, db))
             # Names come from the model, every value is a parameter.
             values_sql = ", ".join([row] * len(chunk))
             sql = f"INSERT INTO {table} ({columns}) VALUES {values_sql} RETURNING {pk}"  # noqa: S608
@@ -887,9 +890,13 @@ def _fewer_collections():
     """
     saved = gc.get_threshold()
     gc.set_threshold(50_000, 20, 100)
+    # What the process holds already (modules, Django's registries) is never garbage:
+    # frozen, the full collections the job triggers do not walk it again.
+    gc.freeze()
     try:
         yield
     finally:
+        gc.unfreeze()
         gc.set_threshold(*saved)
 
 

@@ -476,7 +476,7 @@ def iter_bibtex(text: str, size: int | None = None) -> Iterator[list[ParsedEntry
                 raw.append(entry)
         index += len(raw)
         if raw:
-            yield finish(raw, seen=seen)
+            yield finish(raw, seen=seen, nul_free="\x00" not in chunk)
     if not index:
         yield [ParsedEntry(0, "", None, "no BibTeX entries found")]
 
