@@ -4,6 +4,7 @@ Files over ``IMPORT_BACKGROUND_BYTES`` (1 MB) are queued; the tests lower that
 threshold and the parsers' batch size so that a few entries make several batches.
 """
 
+import json
 import threading
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 
 from citations import services
-from citations.importers import bibtex, ris
+from citations.importers import bibtex, csljson, open_file, retraction_watch, ris
 from citations.models import ImportJob, ImportJobPart, Source
 from reviewsite.celery import app as celery_app
 from reviewsite.celery import ensure_broker_folders
@@ -225,3 +226,79 @@ def test_two_workers_running_one_job_at_once_store_it_once(editor, small_batches
     assert (job.state, job.processed, job.report["created"]) == ("done", 150, 150)
     assert [line["index"] for line in job.report["entries"]] == list(range(1, 151))
     assert Source.objects.count() == 150
+
+
+def _csl(n: int) -> bytes:
+    items = [
+        {"id": f"csl{i}", "type": "article-journal", "title": f"CSL entry {i}",
+         "author": [{"family": f"Family{i}", "given": "Given"}], "issued": {"date-parts": [[2020]]},
+         "DOI": f"10.5555/csl.{i}"}
+        for i in range(n)
+    ]  # fmt: skip
+    return json.dumps(items).encode()
+
+
+def _crossref_list(n: int) -> bytes:
+    works = [
+        {"DOI": f"10.5555/cr.{i}", "type": "journal-article", "title": [f"Crossref work {i}"],
+         "author": [{"family": f"Family{i}", "given": "G"}], "member": "1",
+         "issued": {"date-parts": [[2021, 5]]}, "container-title": ["J"]}
+        for i in range(n)
+    ]  # fmt: skip
+    answer = {"status": "ok", "message-type": "work-list", "message": {"items": works}}
+    return json.dumps(answer).encode()
+
+
+def _rw_csv(n: int) -> bytes:
+    head = (
+        "Record ID,Title,Journal,Author,OriginalPaperDOI,OriginalPaperPubMedID,"
+        "RetractionNature,RetractionDate,Reason\n"
+    )
+    rows = [
+        f"{i},RW paper {i},J,Family{i} G,10.5555/rw.{i},0,Retraction,2022-01-0{1 + i % 9},+Error\n"
+        for i in range(n)
+    ]
+    # A second notice for the first paper, at the end of the file: folded into it.
+    rows.append(f"{n},RW paper 0,J,Family0 G,10.5555/rw.0,0,Correction,2021-01-01,+Fix\n")
+    return (head + "".join(rows)).encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("big.json", _csl(7), "csl"),
+        ("crossref.json", _crossref_list(7), "cr"),
+        ("rw.csv", _rw_csv(7), "rw"),
+    ],
+)
+def test_json_and_csv_jobs_are_parsed_and_stored_batch_by_batch(
+    editor, small_batches, monkeypatch, name, data, expected
+):
+    for module in (csljson, retraction_watch):
+        monkeypatch.setattr(module, "BATCH_SIZE", 3)
+    job = services.import_job_create(actor=editor, data=data, filename=name)
+    assert job.total in (7, 8)  # Retraction Watch counts rows: two of them are one paper
+    stored, original = [], services._import_batch
+
+    def spy(actor, batch, report):
+        original(actor, batch, report)
+        # Each batch is in the database before the next one is even parsed.
+        stored.append(Source.objects.count())
+
+    monkeypatch.setattr(services, "_import_batch", spy)
+    assert services.import_job_run(job_id=job.pk) == "done"
+    assert stored == [3, 6, 7]
+    job.refresh_from_db()
+    assert (job.processed, job.total, job.report["created"]) == (7, 7, 7)
+    assert all(expected in s.doi for s in Source.objects.all())
+    if expected == "rw":  # the folded notices: the retraction beats the later-listed correction
+        assert Source.objects.get(doi="10.5555/rw.0").status == "retracted"
+
+
+def test_a_streamed_json_list_cut_off_keeps_every_complete_item(editor, small_batches, monkeypatch):
+    monkeypatch.setattr(csljson, "BATCH_SIZE", 3)
+    data = _csl(7)
+    cut = data[: data.index(b'{"id": "csl6"') + 20]  # inside the seventh item
+    entries = [e for batch in open_file(cut, "cut.json").batches for e in batch]
+    assert [e.key for e in entries if e.ok] == [f"csl{i}" for i in range(6)]
+    assert not entries[-1].ok and "item 7 is truncated" in entries[-1].error
