@@ -4,7 +4,7 @@ For each format it generates a file of about ``--mb`` megabytes in /tmp (never
 committed) and measures, each step in a fresh process so that peak memory is its own:
 
 * **baseline**: the parsing library alone on the same file (``bibtexparser.parse_string``
-  with its default middlewares; ``rispy.loads``): wall time and peak RSS;
+  with its default middlewares; ``rispy.loads``; ``json.loads``): wall and CPU time, peak RSS;
 * **upload**: ``POST /api/v1/sources/import/`` through Django's whole stack (the web
   process): the answer must be 202 with a queued job;
 * **worker**: ``citations.services.import_job_run`` for that job, as the Celery task
@@ -37,17 +37,26 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewsite.settings")
 os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
 
 
+_SUFFIX = {"bibtex": "bib", "ris": "ris", "csl-json": "json"}
+
+
 def generate(fmt: str, megabytes: float) -> tuple[Path, int]:
     """A file of about ``megabytes`` MB: realistic fields, a DOI on four entries in five."""
-    path = Path(f"/tmp/import_bench_{fmt}.{'bib' if fmt == 'bibtex' else 'ris'}")
-    target, size, n = megabytes * 1024 * 1024, 0, 0
+    path = Path(f"/tmp/import_bench_{fmt}.{_SUFFIX[fmt]}")
+    target, size, n = megabytes * 1024 * 1024 - 2, 0, 0
+    make = {"bibtex": _bibtex_entry, "ris": _ris_record, "csl-json": _csl_item}[fmt]
     with path.open("w", encoding="utf-8") as out:
+        if fmt == "csl-json":
+            out.write("[")
         while True:
-            text = _bibtex_entry(n) if fmt == "bibtex" else _ris_record(n)
+            text = make(n)
             if size + len(text.encode()) > target:  # stay within the import limit
                 break
             out.write(text)
             size += len(text.encode())
+            n += 1
+        if fmt == "csl-json":
+            out.write("{}]" if not n else '{"id": "end", "title": "End of the list"}]')
             n += 1
     return path, n
 
@@ -79,6 +88,21 @@ def _ris_record(i: int) -> str:
     )
 
 
+def _csl_item(i: int) -> str:
+    item = {
+        "id": f"gen{i}", "type": "article-journal",
+        "title": f"Effect of treatment {i} on relapse rate in multiple sclerosis",
+        "author": [{"family": f"Family{i}", "given": "Given"},
+                   {"family": "Müller", "given": "Jürgen"}, {"family": "Other", "given": "Person"}],
+        "container-title": "Multiple Sclerosis Journal", "container-title-short": "Mult Scler J",
+        "issued": {"date-parts": [[1990 + i % 35, 1 + i % 12]]}, "volume": str(i % 40 + 1),
+        "page": f"{i % 900 + 1}-{i % 900 + 12}",
+    }  # fmt: skip
+    if i % 5:
+        item["DOI"] = f"10.7777/bench.{i}"
+    return json.dumps(item, ensure_ascii=False) + ",\n"
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -90,6 +114,8 @@ def step_baseline(fmt: str, path: Path) -> dict:
         import bibtexparser
 
         count = len(bibtexparser.parse_string(text).entries)
+    elif fmt == "csl-json":
+        count = len(json.loads(text))
     else:
         import rispy
 
@@ -190,7 +216,7 @@ def _run(*args: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=10.0)
-    parser.add_argument("--formats", nargs="+", default=["bibtex", "ris"])
+    parser.add_argument("--formats", nargs="+", default=["bibtex", "ris", "csl-json"])
     parser.add_argument("--step", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:

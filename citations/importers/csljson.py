@@ -201,6 +201,8 @@ def iter_csl_json(text: str, size: int | None = None) -> Iterator[list[ParsedEnt
     path, crossref = found
     entry = crossref_entry if crossref else _csl_entry
     seen, raw, index = SeenInFile(), [], 0
+    # JSON can also spell a NUL byte as an escape.
+    nul_free = b"\x00" not in data and b"\\u0000" not in data
     items = ijson.items(data, path, use_float=True)
     while True:
         try:
@@ -219,10 +221,10 @@ def iter_csl_json(text: str, size: int | None = None) -> Iterator[list[ParsedEnt
         index += 1
         raw.append(entry(index, item))
         if len(raw) >= size:
-            yield finish(raw, seen=seen)
+            yield finish(raw, seen=seen, nul_free=nul_free)
             raw = []
     if raw:
-        yield finish(raw, seen=seen)
+        yield finish(raw, seen=seen, nul_free=nul_free)
     elif not index:
         message = (
             "the Crossref answer holds no works"

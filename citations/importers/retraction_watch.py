@@ -176,9 +176,9 @@ def iter_retraction_watch(text: str, size: int | None = None) -> Iterator[list[P
     if isinstance(entries, str):
         yield [ParsedEntry(0, "", None, entries)]
         return
-    seen = SeenInFile()
+    seen, nul_free = SeenInFile(), "\x00" not in text
     for start in range(0, len(entries), size):
-        yield finish(entries[start : start + size], seen=seen)
+        yield finish(entries[start : start + size], seen=seen, nul_free=nul_free)
     if not entries:
         yield []
 
