@@ -969,12 +969,14 @@ def import_job_run(*, job_id: int) -> str:
         return "busy"
     except Exception as exc:  # noqa: BLE001 - the job reports the failure; nothing half-stored
         logger.exception("import job %s failed", job_id)
-        held.update(
+        failed = held.update(
             state=ImportJob.State.FAILED,
             error=str(exc)[:2000],
             finished_at=timezone.now(),
             lease_until=None,
         )
+        if failed:  # a failed job is never resumed: its batches' lines are not needed
+            ImportJobPart.objects.filter(job_id=job.pk).delete()
         return "failed"
     return "done"
 
