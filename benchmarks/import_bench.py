@@ -4,7 +4,7 @@ For each format it generates a file of about ``--mb`` megabytes in /tmp (never
 committed) and measures, each step in a fresh process so that peak memory is its own:
 
 * **baseline**: the parsing library alone on the same file (``bibtexparser.parse_string``
-  with its default middlewares; ``rispy.loads``): wall time and peak RSS;
+  with its default middlewares; ``rispy.loads``; ``json.loads``): wall and CPU time, peak RSS;
 * **upload**: ``POST /api/v1/sources/import/`` through Django's whole stack (the web
   process): the answer must be 202 with a queued job;
 * **worker**: ``citations.services.import_job_run`` for that job, as the Celery task
@@ -37,17 +37,26 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewsite.settings")
 os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
 
 
+_SUFFIX = {"bibtex": "bib", "ris": "ris", "csl-json": "json"}
+
+
 def generate(fmt: str, megabytes: float) -> tuple[Path, int]:
     """A file of about ``megabytes`` MB: realistic fields, a DOI on four entries in five."""
-    path = Path(f"/tmp/import_bench_{fmt}.{'bib' if fmt == 'bibtex' else 'ris'}")
-    target, size, n = megabytes * 1024 * 1024, 0, 0
+    path = Path(f"/tmp/import_bench_{fmt}.{_SUFFIX[fmt]}")
+    target, size, n = megabytes * 1024 * 1024 - 2, 0, 0
+    make = {"bibtex": _bibtex_entry, "ris": _ris_record, "csl-json": _csl_item}[fmt]
     with path.open("w", encoding="utf-8") as out:
+        if fmt == "csl-json":
+            out.write("[")
         while True:
-            text = _bibtex_entry(n) if fmt == "bibtex" else _ris_record(n)
+            text = make(n)
             if size + len(text.encode()) > target:  # stay within the import limit
                 break
             out.write(text)
             size += len(text.encode())
+            n += 1
+        if fmt == "csl-json":
+            out.write("{}]" if not n else '{"id": "end", "title": "End of the list"}]')
             n += 1
     return path, n
 
@@ -79,22 +88,44 @@ def _ris_record(i: int) -> str:
     )
 
 
+def _csl_item(i: int) -> str:
+    item = {
+        "id": f"gen{i}", "type": "article-journal",
+        "title": f"Effect of treatment {i} on relapse rate in multiple sclerosis",
+        "author": [{"family": f"Family{i}", "given": "Given"},
+                   {"family": "Müller", "given": "Jürgen"}, {"family": "Other", "given": "Person"}],
+        "container-title": "Multiple Sclerosis Journal", "container-title-short": "Mult Scler J",
+        "issued": {"date-parts": [[1990 + i % 35, 1 + i % 12]]}, "volume": str(i % 40 + 1),
+        "page": f"{i % 900 + 1}-{i % 900 + 12}",
+    }  # fmt: skip
+    if i % 5:
+        item["DOI"] = f"10.7777/bench.{i}"
+    return json.dumps(item, ensure_ascii=False) + ",\n"
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def step_baseline(fmt: str, path: Path) -> dict:
     text = path.read_text(encoding="utf-8")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if fmt == "bibtex":
         import bibtexparser
 
         count = len(bibtexparser.parse_string(text).entries)
+    elif fmt == "csl-json":
+        count = len(json.loads(text))
     else:
         import rispy
 
         count = len(rispy.loads(text))
-    return {"seconds": time.perf_counter() - start, "entries": count, "peak_mb": _peak_mb()}
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu": time.process_time() - cpu,
+        "entries": count,
+        "peak_mb": _peak_mb(),
+    }
 
 
 def _django():
@@ -137,12 +168,12 @@ def step_upload(path: Path) -> dict:
     client = APIClient()
     client.force_authenticate(get_user_model().objects.get(username="bench-editor"))
     upload = SimpleUploadedFile(path.name, path.read_bytes())
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     response = client.post("/api/v1/sources/import/", {"file": upload}, format="multipart")
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     if response.status_code != 202:
         sys.exit(f"upload answered {response.status_code}: {response.content[:300]!r}")
-    return {"seconds": seconds, "job": response.json()["id"], "peak_mb": _peak_mb()}
+    return {"seconds": seconds, "cpu": cpu, "job": response.json()["id"], "peak_mb": _peak_mb()}
 
 
 def step_worker(job_id: int) -> dict:
@@ -153,12 +184,13 @@ def step_worker(job_id: int) -> dict:
     from citations.models import ImportJob
 
     logging.getLogger("bibtexparser").setLevel(logging.ERROR)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     outcome = services.import_job_run(job_id=job_id)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     job = ImportJob.objects.get(pk=job_id)
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "outcome": outcome,
         "state": job.state,
         "processed": job.processed,
@@ -184,7 +216,7 @@ def _run(*args: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=10.0)
-    parser.add_argument("--formats", nargs="+", default=["bibtex", "ris"])
+    parser.add_argument("--formats", nargs="+", default=["bibtex", "ris", "csl-json"])
     parser.add_argument("--step", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
@@ -207,21 +239,24 @@ def main() -> None:
         upload = _run("upload", str(path))
         worker = _run("worker", str(upload["job"]))
         total = upload["seconds"] + worker["seconds"]
+        cpu = upload["cpu"] + worker["cpu"]
         rows.append(
             f"| {fmt} | {size:.1f} MB, {n:,} entries | {baseline['seconds']:.1f} s "
-            f"({n / baseline['seconds']:,.0f}/s), {baseline['peak_mb']:.0f} MB | "
-            f"{upload['seconds']:.1f} s | {worker['seconds']:.1f} s, {worker['peak_mb']:.0f} MB | "
-            f"{total:.1f} s ({worker['processed'] / total:,.0f}/s) | "
-            f"{total / baseline['seconds']:.1f}× |"
+            f"({n / baseline['seconds']:,.0f}/s), cpu {baseline['cpu']:.1f} s, "
+            f"{baseline['peak_mb']:.0f} MB | {upload['seconds']:.1f} s | "
+            f"{worker['seconds']:.1f} s, {worker['peak_mb']:.0f} MB | "
+            f"{total:.1f} s ({worker['processed'] / total:,.0f}/s), cpu {cpu:.1f} s "
+            f"({worker['processed'] / cpu:,.0f}/s) | {total / baseline['seconds']:.1f}× "
+            f"(cpu {cpu / baseline['cpu']:.1f}×) | {os.getloadavg()[0]:.1f} |"
         )
         print(json.dumps({"format": fmt, "baseline": baseline, "upload": upload, "worker": worker}))
         if worker["state"] != "done" or worker["processed"] != n:
             sys.exit(f"the job did not import every entry: {worker}")
     print(
         "\n| format | file | library alone (parse), peak | upload (202) | worker, peak | "
-        "upload to done | vs library |"
+        "upload to done | vs library | load |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
 
 

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Source, SourceCheck, SourceStatusEvent
+from .models import ImportJob, Source, SourceCheck, SourceStatusEvent
 
 
 class SourceStatusEventInline(admin.TabularInline):
@@ -69,6 +69,41 @@ class SourceCheckAdmin(admin.ModelAdmin):
     list_filter = ("registry", "outcome", "found_status")
     search_fields = ("source__key", "source__doi", "source__pmid", "notice_doi", "detail")
     list_select_related = ("source",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Background imports and their progress: who, which file, how far. Read-only: a job
+    is changed only by its run (the uploaded bytes and the report are not shown)."""
+
+    list_display = (
+        "id", "created_by", "filename", "format", "state", "progress", "created_at",
+        "finished_at",
+    )  # fmt: skip
+    list_filter = ("state", "format")
+    search_fields = ("filename", "created_by__username")
+    list_select_related = ("created_by",)
+    fields = (
+        "created_by", "filename", "format", "state", "processed", "total", "error",
+        "created_at", "started_at", "finished_at", "lease_until",
+    )  # fmt: skip
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("data", "report")
+
+    @admin.display(description="processed / total")
+    def progress(self, job: ImportJob) -> str:
+        return f"{job.processed:,} / {job.total:,}"
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -19,6 +19,7 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -149,6 +150,8 @@ def normalize_pmcid(value: Any) -> str:
 
 
 def _strip_accents(text: str) -> str:
+    if text.isascii():  # nothing to decompose: most titles and names
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -161,7 +164,8 @@ def normalize_title(title: Any) -> str:
     """Return a comparison form of a title: casefolded, no accents, punctuation or brackets."""
     if not title:
         return ""
-    text = unicodedata.normalize("NFKC", str(title)).strip()
+    text = str(title)
+    text = (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip()
     text = _TITLE_MARK_RE.sub("", text)
     text = text.rstrip(". ")
     # MEDLINE wraps translated titles in square brackets: "[Original title]."
@@ -229,7 +233,9 @@ def _issued_from_parts(parts: Any) -> str:
     return _iso(numbers[0], month, day)
 
 
+@functools.lru_cache(maxsize=4096)
 def _issued_from_string(text: str) -> str:
+    # Cached: an import's dates repeat (years, months), and each is read twice.
     text = text.strip()
     if not text:
         return ""

@@ -196,9 +196,35 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The run that holds the job (one worker at a time) and until when, renewed per batch.
+    lease_token = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"import {self.pk} ({self.filename}): {self.state} {self.processed}/{self.total}"
+
+
+class ImportJobPart(models.Model):
+    """The report lines of one stored batch of a running job (deleted when it is done).
+
+    Written with the batch, in its transaction, so that a job delivered again after a
+    lost worker resumes with the report of the batches already stored; the job's own
+    ``report`` is written once, at the end.
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="parts")
+    # The job's ``processed`` once this batch is stored.
+    processed = models.PositiveIntegerField()
+    lines = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["processed"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "processed"], name="importjobpart_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.job_id} up to {self.processed}"

@@ -13,10 +13,18 @@ from django.conf import settings
 from . import integrity, services
 
 
-@shared_task(acks_late=True)
-def run_import_job(job_id: int) -> str:
-    """Import a queued file (:func:`citations.services.import_job_run`)."""
-    return services.import_job_run(job_id=job_id)
+@shared_task(bind=True, acks_late=True, max_retries=12)
+def run_import_job(self, job_id: int) -> str:
+    """Import a queued file (:func:`citations.services.import_job_run`).
+
+    A delivery that finds another run holding the job (a message delivered twice, or
+    again while its first worker still runs) does nothing and looks again once that
+    run's lease would have expired: if the run was lost, this one resumes the job.
+    """
+    outcome = services.import_job_run(job_id=job_id)
+    if outcome == "busy":
+        raise self.retry(countdown=services.IMPORT_LEASE.total_seconds())
+    return outcome
 
 
 @shared_task(acks_late=True)

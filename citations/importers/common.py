@@ -116,6 +116,8 @@ def make_notice(doi: str = "", pmid: str = "", date: str = "", reason: str = "")
 
 def clean(value: Any) -> str:
     """Collapse whitespace in a scalar; lists contribute their first non-empty item."""
+    if type(value) is str:  # nearly every call: skip the checks below
+        return " ".join(value.split())
     if value is None:
         return ""
     if isinstance(value, list | tuple):
@@ -165,9 +167,12 @@ def _usable_key(key: str) -> bool:
     return bool(key) and len(key) <= 100 and bool(_KEY_RE.match(key)) and "://" not in key
 
 
-def finalize_record(raw: Mapping[str, Any]) -> dict:
-    """Validate and normalise a record; raise ValueError naming the field when it is unusable."""
-    nul = _nul_field(raw)
+def finalize_record(raw: Mapping[str, Any], *, nul_free: bool = False) -> dict:
+    """Validate and normalise a record; raise ValueError naming the field when it is unusable.
+
+    ``nul_free``: the caller knows the text the record came from holds no NUL byte.
+    """
+    nul = None if nul_free else _nul_field(raw)
     if nul:
         raise ValueError(f"{nul} contains a NUL byte (\\x00); the entry is refused")
     record = blank_record()
@@ -235,6 +240,8 @@ def _nul_field(raw: Mapping[str, Any]) -> str | None:
 def _has_nul(value: Any) -> bool:
     if type(value) is str:
         return "\x00" in value
+    if type(value) is list and all(type(item) is dict for item in value):  # authors
+        return any(_has_nul(item) for item in value)
     if isinstance(value, Mapping):
         return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
     if isinstance(value, list | tuple):
@@ -301,12 +308,14 @@ def finish(
     *,
     keys_are_labels: bool = True,
     seen: SeenInFile | None = None,
+    nul_free: bool = False,
 ) -> list[ParsedEntry]:
     """Validate raw records, make keys unique and refuse in-file duplicates.
 
     ``keys_are_labels`` False (RIS ``ID``, a record number) gives a repeated key a
     fresh suffix instead of refusing the entry as a BibTeX duplicate key is refused.
-    Pass the same ``seen`` for every batch of one file.
+    Pass the same ``seen`` for every batch of one file, and ``nul_free`` when the
+    batch's text holds no NUL byte (each record's fields need not be searched then).
     """
     seen = SeenInFile() if seen is None else seen
     results: list[ParsedEntry] = []
@@ -316,7 +325,7 @@ def finish(
             results.append(ParsedEntry(index, key, None, error or "unreadable entry", warnings))
             continue
         try:
-            record = finalize_record(raw)
+            record = finalize_record(raw, nul_free=nul_free)
         except ValueError as exc:
             entry_key = key or clean(raw.get("key")).replace("\x00", "\\x00")
             results.append(ParsedEntry(index, entry_key, None, str(exc), warnings))

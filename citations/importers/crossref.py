@@ -44,7 +44,7 @@ _CROSSREF_TYPES = {
 }
 _CHAPTERS = {"book-chapter", "book-section", "book-part", "reference-entry"}
 # Keys only Crossref's work objects carry (CSL-JSON has none of them).
-_CROSSREF_KEYS = ("indexed", "reference-count", "is-referenced-by-count", "deposited", "member")
+CROSSREF_KEYS = ("indexed", "reference-count", "is-referenced-by-count", "deposited", "member")
 _TAG = re.compile(r"<[^>]{0,200}>")
 
 
@@ -131,17 +131,19 @@ def is_crossref(data: Any) -> bool:
     if isinstance(data, Mapping) and "message-type" in data:
         return True
     first = data[0] if isinstance(data, list) and data else data
-    return isinstance(first, Mapping) and any(key in first for key in _CROSSREF_KEYS)
+    return isinstance(first, Mapping) and any(key in first for key in CROSSREF_KEYS)
+
+
+def crossref_entry(index: int, message: Any) -> RawEntry:
+    """The raw entry for one Crossref work object (the ``index``-th of the file)."""
+    if not isinstance(message, Mapping):
+        return RawEntry.refused(index, "", f"item {index} is not a Crossref work object")
+    return RawEntry(index, "", _raw_record(message), None, [])
 
 
 def parse_crossref(data: Any) -> list[ParsedEntry]:
     """Entries from a Crossref answer, its message, a work list or a list of messages."""
-    raw: list[RawEntry] = []
-    for index, message in enumerate(_messages(data), start=1):
-        if not isinstance(message, Mapping):
-            raw.append(RawEntry.refused(index, "", f"item {index} is not a Crossref work object"))
-            continue
-        raw.append(RawEntry(index, "", _raw_record(message), None, []))
+    raw = [crossref_entry(index, message) for index, message in enumerate(_messages(data), 1)]
     if not raw:
         return [ParsedEntry(0, "", None, "the Crossref answer holds no works")]
     return finish(raw)

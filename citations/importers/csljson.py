@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .common import ParsedEntry, RawEntry, clean, expand_pages, finish
-from .crossref import is_crossref, parse_crossref
+from .common import ParsedEntry, RawEntry, SeenInFile, clean, expand_pages, finish
+from .crossref import CROSSREF_KEYS, crossref_entry, is_crossref, parse_crossref
 
 
 def _csl_name(person: Mapping[str, Any], role: str) -> dict:
@@ -93,6 +93,16 @@ def _load(text: str) -> tuple[Any, list[RawEntry]]:
         return items, [RawEntry.refused(len(items) + 1, "", problem)]
 
 
+def _csl_entry(index: int, item: Any) -> RawEntry:
+    if not isinstance(item, Mapping):
+        return RawEntry.refused(index, "", f"item {index} is not a JSON object")
+    try:
+        record, warnings = _csl_record(item)
+    except Exception as exc:  # noqa: BLE001 - an odd item must not stop the others
+        return RawEntry.refused(index, clean(item.get("id")), f"could not read item: {exc}")
+    return RawEntry(index, record["key"], record, None, warnings)
+
+
 def parse_csl_json(text: str) -> list[ParsedEntry]:
     """Parse CSL-JSON (a list of items or one item) or a Crossref ``/works`` answer."""
     data, broken = _load(text)
@@ -106,16 +116,119 @@ def parse_csl_json(text: str) -> list[ParsedEntry]:
         data = [data]
     if not isinstance(data, list) or not (data or broken):
         return [ParsedEntry(0, "", None, "CSL-JSON must be a non-empty list of items or one item")]
-    raw: list[RawEntry] = []
-    for index, item in enumerate(data, start=1):
-        if not isinstance(item, Mapping):
-            raw.append(RawEntry.refused(index, "", f"item {index} is not a JSON object"))
-            continue
-        try:
-            record, warnings = _csl_record(item)
-        except Exception as exc:  # noqa: BLE001 - an odd item must not stop the others
-            reason = f"could not read item: {exc}"
-            raw.append(RawEntry.refused(index, clean(item.get("id")), reason))
-            continue
-        raw.append(RawEntry(index, record["key"], record, None, warnings))
+    raw = [_csl_entry(index, item) for index, item in enumerate(data, start=1)]
     return finish(raw + broken)
+
+
+# --- in batches (background jobs) -------------------------------------------------------------
+
+#: Items parsed and stored at a time: a 10 MB list never becomes Python objects at once.
+BATCH_SIZE = 2000
+
+
+def _list_path(data: bytes) -> tuple[str, bool] | None:
+    """Where the file's list of items is (an ijson prefix) and whether they are Crossref works.
+
+    A top-level list (CSL items, or Crossref works, told apart by the first item as
+    :func:`parse_csl_json` does), ``{"items": [...]}``, or a Crossref work list
+    (``{"message-type": ..., "message": {"items": [...]}}``). None for anything else
+    (one item, an odd shape, a file broken near its start): that is parsed whole.
+    """
+    import ijson
+
+    top_keys: set[str] = set()
+    try:
+        for prefix, event, value in ijson.parse(data):
+            if (prefix, event) == ("", "start_array"):
+                first = next(ijson.items(data, "item", use_float=True), None)
+                return "item", is_crossref([first])
+            if prefix == "" and event == "map_key":
+                top_keys.add(value)
+            elif (prefix, event) == ("items", "start_array"):
+                if top_keys & {"message-type", "message", *CROSSREF_KEYS}:
+                    return None
+                return "items.item", False
+            elif (prefix, event) == ("message.items", "start_array"):
+                return ("message.items.item", True) if "message-type" in top_keys else None
+            elif prefix == "" and event == "end_map":
+                return None
+    except ijson.JSONError:
+        return None
+    return None
+
+
+def count_csl_json(text: str) -> int:
+    """How many items the file's list holds (0 when it is not a list: one batch then)."""
+    import ijson
+
+    data = text.encode("utf-8")
+    found = _list_path(data)
+    if found is None:
+        return 0
+    path, depth, count = found[0], 0, 0
+    try:
+        for prefix, event, _value in ijson.parse(data):
+            if prefix != path or event == "map_key":
+                continue  # inside an item, or an item's keys
+            if event in ("start_map", "start_array"):
+                depth += 1
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+                count += depth == 0
+            else:
+                count += 1  # a scalar item (refused, but an entry)
+    except ijson.JSONError:
+        pass  # a truncated file: the complete items
+    return count
+
+
+def iter_csl_json(text: str, size: int | None = None) -> Iterator[list[ParsedEntry]]:
+    """Parse CSL-JSON or Crossref JSON in batches of ``size`` items, streaming the list.
+
+    The same entries as :func:`parse_csl_json` for the same file; a file cut off in
+    the middle of its list keeps the complete items and refuses the rest with the
+    item's number.
+    """
+    import ijson
+
+    size = size or BATCH_SIZE
+    data = text.encode("utf-8")  # ijson reads bytes
+    found = _list_path(data)
+    if found is None:
+        del data
+        yield parse_csl_json(text)
+        return
+    path, crossref = found
+    entry = crossref_entry if crossref else _csl_entry
+    seen, raw, index = SeenInFile(), [], 0
+    # JSON can also spell a NUL byte as an escape.
+    nul_free = b"\x00" not in data and b"\\u0000" not in data
+    items = ijson.items(data, path, use_float=True)
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            break
+        except ijson.JSONError:
+            tail = text.rstrip(" \t\r\n,")
+            problem = (
+                "the list is not closed"
+                if tail.endswith("}")
+                else f"item {index + 1} is truncated or invalid (the file ends inside it)"
+            )
+            raw.append(RawEntry.refused(index + 1, "", problem))
+            break
+        index += 1
+        raw.append(entry(index, item))
+        if len(raw) >= size:
+            yield finish(raw, seen=seen, nul_free=nul_free)
+            raw = []
+    if raw:
+        yield finish(raw, seen=seen, nul_free=nul_free)
+    elif not index:
+        message = (
+            "the Crossref answer holds no works"
+            if crossref
+            else "CSL-JSON must be a non-empty list of items or one item"
+        )
+        yield [ParsedEntry(0, "", None, message)]

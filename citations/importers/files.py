@@ -9,9 +9,13 @@ from dataclasses import dataclass
 
 from .bibtex import count_bibtex, iter_bibtex, parse_bibtex
 from .common import FORMATS, ParsedEntry, UnsupportedEncoding, UnsupportedFormat
-from .csljson import parse_csl_json
+from .csljson import count_csl_json, iter_csl_json, parse_csl_json
 from .medline import count_medline, iter_medline, parse_medline
-from .retraction_watch import parse_retraction_watch_entries
+from .retraction_watch import (
+    count_retraction_watch,
+    iter_retraction_watch,
+    parse_retraction_watch_entries,
+)
 from .ris import count_ris, iter_ris, parse_ris
 
 _EXTENSIONS = {
@@ -149,6 +153,8 @@ _BATCHED: dict[str, tuple[Callable[[str], int], Callable[[str], Iterator[list[Pa
     "ris": (count_ris, iter_ris),
     "wos": (count_ris, iter_ris),
     "medline": (count_medline, iter_medline),
+    "csl-json": (count_csl_json, iter_csl_json),
+    "retraction-watch": (count_retraction_watch, iter_retraction_watch),
 }
 
 
@@ -156,7 +162,8 @@ def open_file(data: bytes, filename: str = "", fmt: str | None = None) -> Opened
     """Decode and recognise an upload; its entries come in batches of bounded size.
 
     Raises UnsupportedFormat (or UnsupportedEncoding) at once, before any entry
-    is parsed. JSON and CSV formats are parsed whole (one batch).
+    is parsed. Every format comes in batches: a JSON list is streamed (ijson), a
+    Retraction Watch CSV is grouped by paper first, keeping a few columns per paper.
     """
     if isinstance(data, str):
         data = data.encode("utf-8")

@@ -248,13 +248,14 @@ def iter_medline(text: str, size: int | None = None) -> Iterator[list[ParsedEntr
     """Parse PubMed MEDLINE text in batches of ``size`` records."""
     size = size or BATCH_SIZE
     seen, raw, index = SeenInFile(), [], 0
+    nul_free = "\x00" not in text
     for index, fields in enumerate(_medline_records(text.lstrip("\ufeff")), start=1):
         raw.append(_medline_entry(index, fields))
         if len(raw) >= size:
-            yield finish(raw, seen=seen)
+            yield finish(raw, seen=seen, nul_free=nul_free)
             raw = []
     if raw:
-        yield finish(raw, seen=seen)
+        yield finish(raw, seen=seen, nul_free=nul_free)
     elif not index:
         yield [ParsedEntry(0, "", None, "no MEDLINE records found")]
 

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from citations.identifiers import InvalidIdentifier, normalize_doi, normalize_issued, normalize_pmid
 
-from .common import SEVERITY, ParsedEntry, RawEntry, clean, finish, make_notice, split_name
+from .common import (
+    SEVERITY,
+    ParsedEntry,
+    RawEntry,
+    SeenInFile,
+    clean,
+    finish,
+    make_notice,
+    split_name,
+)
 
 _RW_NATURES = {
     "retraction": "retracted",
@@ -31,14 +40,24 @@ def _rw_identifier(value: Any, normalizer: Callable[[Any], str]) -> str:
         return ""
 
 
-def _rw_rows(text: str) -> tuple[list[tuple[int, dict]], str | None]:
+#: Papers per batch of a job; the file's rows are grouped first (a paper's notices may
+#: be anywhere in it), keeping only the columns a record needs.
+BATCH_SIZE = 2000
+_KEPT = ("Record ID", "Title", "Author", "Journal", "OriginalPaperDate", "Publisher")
+
+
+def _rw_rows(text: str) -> tuple[Iterator[tuple[int, dict]], str | None]:
+    """The rows as ``(number, row)``, read as they are needed, or why there are none."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     fieldnames = [f.strip() for f in reader.fieldnames or []]
     if "OriginalPaperDOI" not in fieldnames and "OriginalPaperPubMedID" not in fieldnames:
-        return [], "not a Retraction Watch export: no OriginalPaperDOI/OriginalPaperPubMedID column"
-    rows = []
-    for number, row in enumerate(reader, start=2):  # line 1 is the header
-        rows.append((number, {(k or "").strip(): v for k, v in row.items()}))
+        return iter(
+            ()
+        ), "not a Retraction Watch export: no OriginalPaperDOI/OriginalPaperPubMedID column"
+    rows = (
+        (number, {(k or "").strip(): v for k, v in row.items()})
+        for number, row in enumerate(reader, start=2)  # line 1 is the header
+    )
     return rows, None
 
 
@@ -137,35 +156,65 @@ def _rw_paper_entry(paper: dict[str, Any]) -> RawEntry:
     return RawEntry(paper["line"], "", record, None, paper["warnings"])
 
 
-def parse_retraction_watch_entries(text: str) -> list[ParsedEntry]:
-    """Parse a Retraction Watch CSV into one record per original paper, with folded status."""
+def count_retraction_watch(text: str) -> int:
+    """How many rows the export holds: at most as many entries (a paper's notices fold)."""
     try:
-        rows, problem = _rw_rows(text)
+        return max(0, sum(1 for _row in csv.reader(io.StringIO(text.lstrip("\ufeff")))) - 1)
+    except csv.Error:
+        return 0
+
+
+def iter_retraction_watch(text: str, size: int | None = None) -> Iterator[list[ParsedEntry]]:
+    """Parse a Retraction Watch CSV into one record per original paper, with folded status,
+    in batches of ``size`` entries (in the order of the papers' first rows)."""
+    size = size or BATCH_SIZE
+    try:
+        entries = _rw_entries(text)
     except csv.Error as exc:
-        return [ParsedEntry(0, "", None, f"invalid CSV: {exc}")]
+        yield [ParsedEntry(0, "", None, f"invalid CSV: {exc}")]
+        return
+    if isinstance(entries, str):
+        yield [ParsedEntry(0, "", None, entries)]
+        return
+    seen, nul_free = SeenInFile(), "\x00" not in text
+    for start in range(0, len(entries), size):
+        yield finish(entries[start : start + size], seen=seen, nul_free=nul_free)
+    if not entries:
+        yield []
+
+
+def _rw_entries(text: str) -> list[RawEntry] | str:
+    """Every paper's raw entry and every refused row, by line; or why the file is unusable."""
+    rows, problem = _rw_rows(text)
     if problem:
-        return [ParsedEntry(0, "", None, problem)]
-    refused: list[ParsedEntry] = []
+        return problem
+    refused: list[RawEntry] = []
     papers = _Papers()
-    for line, row in rows:
-        doi = _rw_identifier(row.get("OriginalPaperDOI"), normalize_doi)
-        pmid = _rw_identifier(row.get("OriginalPaperPubMedID"), normalize_pmid)
-        label = f"Retraction Watch record {clean(row.get('Record ID')) or '?'} (line {line})"
+    for line, full_row in rows:
+        doi = _rw_identifier(full_row.get("OriginalPaperDOI"), normalize_doi)
+        pmid = _rw_identifier(full_row.get("OriginalPaperPubMedID"), normalize_pmid)
+        label = f"Retraction Watch record {clean(full_row.get('Record ID')) or '?'} (line {line})"
         if not doi and not pmid:
             reason = (
                 f"{label}: no usable OriginalPaperDOI "
-                f"({clean(row.get('OriginalPaperDOI'))!r}) or OriginalPaperPubMedID"
+                f"({clean(full_row.get('OriginalPaperDOI'))!r}) or OriginalPaperPubMedID"
             )
-            refused.append(ParsedEntry(line, "", None, reason))
+            refused.append(RawEntry.refused(line, "", reason))
             continue
         warnings: list[str] = []
-        nature, raw_nature = _rw_nature(row, label, warnings)
+        nature, raw_nature = _rw_nature(full_row, label, warnings)
+        row = {name: full_row[name] for name in _KEPT if name in full_row}
         paper = papers.group(line, row, doi, pmid)
         paper["warnings"].extend(warnings)
         if not nature:
             paper["warnings"].append(f"{label}: unknown RetractionNature {raw_nature!r}; ignored")
             paper.setdefault("unknown", []).append(raw_nature)
             continue
-        paper["events"].append(_rw_event(row, nature))
-    raw = sorted((_rw_paper_entry(paper) for paper in papers.each()), key=lambda e: e.index)
-    return sorted(refused + finish(raw), key=lambda e: e.index)
+        paper["events"].append(_rw_event(full_row, nature))
+    raw = [_rw_paper_entry(paper) for paper in papers.each()]
+    return sorted(refused + raw, key=lambda e: e.index)
+
+
+def parse_retraction_watch_entries(text: str) -> list[ParsedEntry]:
+    """Parse a Retraction Watch CSV into one record per original paper, with folded status."""
+    return [entry for batch in iter_retraction_watch(text) for entry in batch]

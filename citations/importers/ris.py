@@ -249,7 +249,8 @@ def iter_ris(text: str, size: int | None = None) -> Iterator[list[ParsedEntry]]:
             for index, chunk in enumerate(chunks[first : first + size], start=first + 1)
         ]
         # RIS ID is a record number in the exporting library, not a citation key.
-        yield finish(raw, keys_are_labels=False, seen=seen)
+        nul_free = not any("\x00" in chunk for chunk in chunks[first : first + size])
+        yield finish(raw, keys_are_labels=False, seen=seen, nul_free=nul_free)
 
 
 def parse_ris(text: str) -> list[ParsedEntry]:

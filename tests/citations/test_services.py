@@ -280,14 +280,14 @@ def test_an_entry_that_fails_at_insert_is_refused_whole_and_the_others_are_store
             raise IntegrityError("UNIQUE constraint failed: citations_source.doi")
         return real_save(self, *args, **kwargs)
 
-    def bulk_create(objs, *args, **kwargs):
+    def insert_sources(objs):
         if any(o.key == "victim" for o in objs):
             raise IntegrityError("UNIQUE constraint failed: citations_source.doi")
-        return real_bulk(objs, *args, **kwargs)
+        return real_insert(objs)
 
-    real_bulk = Source.objects.bulk_create
+    real_insert = services._insert_sources  # the import's batch insert
     monkeypatch.setattr(Source, "save", save)
-    monkeypatch.setattr(Source.objects, "bulk_create", bulk_create)
+    monkeypatch.setattr(services, "_insert_sources", insert_sources)
     data = _bib(
         _article("before", "Before"),
         _article("victim", "Victim", doi="10.1000/v"),
