@@ -8,8 +8,9 @@ On loopback only: gunicorn (``--workers`` sync workers) + PostgreSQL + Redis (ca
 Celery broker) + a real Celery worker (``--queues transactional,bulk``), the production
 shape of Procfile.production. Databases, which it empties and rewrites:
 
-* ``LOAD_DATABASE_URL`` (default ``postgres://postgres@127.0.0.1:5432/load_bench``;
-  the name must contain ``bench``): dropped and created again;
+* ``LOAD_DATABASE_URL`` (else a PostgreSQL ``BENCH_DATABASE_URL``, else
+  ``postgres://postgres@127.0.0.1:5432/load_bench``; the name must contain ``bench``):
+  dropped and created again;
 * ``LOAD_BROKER_URL`` / ``LOAD_CACHE_URL`` (default Redis databases 10 and 11 on
   127.0.0.1:6379): each emptied with FLUSHDB (never FLUSHALL).
 
@@ -248,7 +249,10 @@ def main() -> None:
         return
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: run benchmarks/load/run.sh (apt-get install wrk)")
-    database = os.environ.get("LOAD_DATABASE_URL", DEFAULT_DATABASE)
+    bench = os.environ.get("BENCH_DATABASE_URL", "")
+    database = os.environ.get(
+        "LOAD_DATABASE_URL", bench if bench.startswith("postgres") else DEFAULT_DATABASE
+    )
     broker = os.environ.get("LOAD_BROKER_URL", "redis://127.0.0.1:6379/10")
     cache = os.environ.get("LOAD_CACHE_URL", "redis://127.0.0.1:6379/11")
     workdir = Path(tempfile.mkdtemp(prefix="reviewsite-load-"))
