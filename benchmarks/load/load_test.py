@@ -32,7 +32,11 @@ Capacity: the connections are stepped up (``--steps``) until a step has an error
 (or ``--p99-ms``), or its throughput grows less than 5 % over the step before (more
 connections only queue); the capacity is the best step before that. A confirmation
 run of ``--confirm`` seconds at that capacity gives the reported throughput, p50, p95,
-p99 and errors. Prints a table and ``BENCH {json}`` lines for benchmarks/run.py.
+p99 and errors. Baseline, in the same run: a bare Django view (``MIDDLEWARE = []``,
+benchmarks/bare_settings.py) serving a reader page's bytes from a second gunicorn with
+the same workers, loaded with the same connections just before and just after the
+confirmation run; the ratio is the mixed load's throughput over the bare view's.
+Prints a table and ``BENCH {json}`` lines for benchmarks/run.py.
 """
 
 from __future__ import annotations
@@ -170,15 +174,18 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
     raise SystemExit(f"the server did not answer {url} within {timeout}s")
 
 
-def warm(base: str, data_file: Path) -> None:
-    """Request every reader page once (the page cache starts empty after the seed)."""
+def warm(base: str, data_file: Path, page_file: Path) -> None:
+    """Request every reader page once (the page cache starts empty after the seed);
+    keep the first page's bytes for the bare view to serve."""
     import re
 
     text = data_file.read_text()
     pages = re.search(r"reader_pages = \{([^}]*)\}", text).group(1)
     for path in json.loads("[" + pages + "]"):
-        with urllib.request.urlopen(base + path, timeout=30):  # loopback only
-            pass
+        with urllib.request.urlopen(base + path, timeout=30) as response:  # loopback only
+            body = response.read()
+        if not page_file.exists():
+            page_file.write_bytes(body)
 
 
 def wrk(base: str, data_file: Path, connections: int, seconds: int) -> dict:
@@ -198,6 +205,19 @@ def wrk(base: str, data_file: Path, connections: int, seconds: int) -> dict:
     result["errors"] = result["status_errors"] + result["socket_errors"]
     result["load"] = os.getloadavg()[0]
     return result
+
+
+def wrk_plain(url: str, connections: int, seconds: int) -> float:
+    """Requests per second of one URL (the bare view), failing on any error."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", url]
+    output = subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=seconds + 60
+    ).stdout
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise SystemExit(f"the bare view failed under load:\n{output}")
+    import re
+
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
 
 
 def show(result: dict, label: str = "") -> None:
@@ -272,14 +292,22 @@ def main() -> None:
         )
     seeded_in = time.monotonic() - started
 
-    port = 8500 + os.getpid() % 100  # this helper's range: 8500-8599
+    port = 8500 + os.getpid() % 50  # this helper's range: 8500-8599
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "reviewsite.wsgi", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", str(args.workers), "--log-level", "warning", "--timeout", "60"],
-        env=env,
-        cwd=ROOT,
-    )
+
+    def gunicorn(at: int, extra: dict) -> subprocess.Popen:
+        return subprocess.Popen(
+            [str(BIN / "gunicorn"), "reviewsite.wsgi", "--bind", f"127.0.0.1:{at}"]
+            + ["--workers", str(args.workers), "--log-level", "warning", "--timeout", "60"],
+            env={**env, **extra},
+            cwd=ROOT,
+        )
+
+    server = gunicorn(port, {})
+    page_file = workdir / "page.html"
+    bare_env = {"DJANGO_SETTINGS_MODULE": "benchmarks.bare_settings"}
+    bare_server = gunicorn(port + 50, {**bare_env, "REVIEWSITE_BENCH_PAGE": str(page_file)})
+    bare_url = f"http://127.0.0.1:{port + 50}/__bench__/bare/"
     worker = subprocess.Popen(
         [str(BIN / "celery"), "-A", "reviewsite", "worker", "--queues=transactional,bulk"]
         + [f"--concurrency={args.celery_concurrency}", "--loglevel=WARNING"]
@@ -289,7 +317,8 @@ def main() -> None:
     )
     try:
         wait_until_up(base + "/healthz")
-        warm(base, data_file)
+        warm(base, data_file, page_file)
+        wait_until_up(bare_url)
         wrk(base, data_file, 4, 3)  # warm every worker: imports, caches, connections
         print(
             f"seeded {args.articles} articles, {args.sources} sources in {seeded_in:.0f}s; "
@@ -317,16 +346,28 @@ def main() -> None:
             best = result
         if best is None:
             raise SystemExit("the first step already degraded: no capacity found")
+        # The floor, before and after, at the same connections on the same machine: a bare
+        # Django view (MIDDLEWARE = [], benchmarks/bare_settings.py) serving a reader page's
+        # bytes from a second gunicorn with the same workers.
+        bare_seconds = max(5, args.confirm // 3)
+        bare_rates = [wrk_plain(bare_url, best["connections"], bare_seconds)]
         confirmed = wrk(base, data_file, best["connections"], args.confirm)
+        bare_rates.append(wrk_plain(bare_url, best["connections"], bare_seconds))
         show(confirmed, label=f"{best['connections']} ({args.confirm}s)")
+        bare_rps = sum(bare_rates) / len(bare_rates)
+        print(
+            f"bare view, same connections: {bare_rps:.0f} req/s (before {bare_rates[0]:.0f}, "
+            f"after {bare_rates[1]:.0f}); mixed load / bare view = "
+            f"{confirmed['rps'] / bare_rps:.3f}"
+        )
         time.sleep(3)  # let the worker drain what the last drafts queued
         print(f"outbox rows by state after the run: {worker_tasks(env)}")
         print(f"request mix of the confirmation run: {json.dumps(confirmed['kinds'])}")
         print(f"statuses: {json.dumps(confirmed['statuses'])}")
     finally:
-        for process in (server, worker):
+        for process in (server, bare_server, worker):
             process.terminate()
-        for process in (server, worker):
+        for process in (server, bare_server, worker):
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -345,9 +386,9 @@ def main() -> None:
         f"mixed load at capacity (wrk c{confirmed['connections']}, gunicorn -w {args.workers}, "
         f"PostgreSQL, Redis, worker): p50 {confirmed['p50_us'] / 1000:.0f} ms, "
         f"p95 {confirmed['p95_us'] / 1000:.0f} ms, p99 {confirmed['p99_us'] / 1000:.0f} ms, "
-        f"{confirmed['errors']} errors of {confirmed['requests']}",
+        f"{confirmed['errors']} errors of {confirmed['requests']}; baseline: bare view, same c",
         confirmed["rps"],
-        None,
+        bare_rps,
         unit="req/s",
         higher_is_better=True,
         detail=detail,
