@@ -52,7 +52,7 @@ BENCHMARKS = {
     "broker": ("broker.py", ["--tasks", "100"], ["--tasks", "500"], False),
     "workspace": (
         "workspace_pages.py",
-        ["--articles", "200", "--sources", "400", "--rounds", "5"],
+        ["--articles", "200", "--sources", "400", "--through-services", "40", "--rounds", "3"],
         ["--rounds", "15"],
         True,
     ),

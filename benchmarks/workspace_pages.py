@@ -115,6 +115,12 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--sources", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument(
+        "--through-services",
+        type=int,
+        default=200,
+        help="articles made through the workflow services (the rest are copies)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="reviewsite-workspace-bench-"))
@@ -153,7 +159,9 @@ def main() -> None:
     settings.ROOT_URLCONF = "benchmarks.workspace_urls"
     call_command("migrate", verbosity=0)
     started = time.monotonic()
-    seeded = seed(articles=args.articles, sources=args.sources)
+    seeded = seed(
+        articles=args.articles, sources=args.sources, through_services=args.through_services
+    )
     figure_id = make_figure(seeded.editors[0])
     seed_seconds = time.monotonic() - started
     listed = pages(seeded, figure_id)
