@@ -61,7 +61,8 @@ BENCHMARKS = {
     "load": (
         "load/load_test.py",
         None,
-        ["--steps", "4", "8", "16", "32", "--seconds", "10", "--confirm", "20"],
+        ["--steps", "4", "8", "16", "32", "--seconds", "10", "--confirm", "20"]
+        + ["--through-services", "100"],
         False,
     ),
 }

@@ -100,7 +100,7 @@ def reset_stores(database: str, broker: str, cache: str) -> None:
         redis.Redis.from_url(url).flushdb()
 
 
-def seed(data_file: Path, articles: int, sources: int) -> None:
+def seed(data_file: Path, articles: int, sources: int, through_services: int) -> None:
     """In a child process with the stack's settings: migrate, seed, log in, write DATA.lua."""
     import django
 
@@ -116,7 +116,12 @@ def seed(data_file: Path, articles: int, sources: int) -> None:
     with connection.cursor() as cursor:  # throwaway data: don't wait for each commit's fsync
         cursor.execute("SET synchronous_commit TO off")
     seeded = seed_workspace(
-        articles=articles, sources=sources, managing=2, editors=20, reviewers=10
+        articles=articles,
+        sources=sources,
+        managing=2,
+        editors=20,
+        reviewers=10,
+        through_services=through_services,
     )
     csrf = secrets.token_hex(16)  # a 32-character secret: cookie and header alike
 
@@ -261,11 +266,17 @@ def main() -> None:
     )
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--sources", type=int, default=2000)
+    parser.add_argument(
+        "--through-services",
+        type=int,
+        default=200,
+        help="articles made through the workflow services (the rest are approved copies)",
+    )
     parser.add_argument("--seed-only", metavar="DATA_FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.seed_only:
-        seed(Path(args.seed_only), args.articles, args.sources)
+        seed(Path(args.seed_only), args.articles, args.sources, args.through_services)
         return
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: run benchmarks/load/run.sh (apt-get install wrk)")
@@ -284,7 +295,8 @@ def main() -> None:
         reset_stores(database, broker, cache)
         subprocess.run(
             [sys.executable, __file__, "--seed-only", str(data_file)]
-            + ["--articles", str(args.articles), "--sources", str(args.sources)],
+            + ["--articles", str(args.articles), "--sources", str(args.sources)]
+            + ["--through-services", str(args.through_services)],
             env={**env, "CELERY_TASK_ALWAYS_EAGER": "true"},
             cwd=ROOT,
             check=True,
