@@ -30,7 +30,8 @@ readers use the HTML pages, which are not throttled.
 Capacity: the connections are stepped up (``--steps``) until a step has an error
 (a non-2xx/3xx status or a socket error), its p99 passes three times the first step's
 (or ``--p99-ms``), or its throughput grows less than 5 % over the step before (more
-connections only queue); the capacity is the best step before that. A confirmation
+connections only queue) — twice in a row, since one step on a shared machine can
+fall for reasons of its own; the capacity is the best step before that. A confirmation
 run of ``--confirm`` seconds at that capacity gives the reported throughput, p50, p95,
 p99 and errors. Baseline, in the same run: a bare Django view (``MIDDLEWARE = []``,
 benchmarks/bare_settings.py) serving a reader page's bytes from a second gunicorn with
@@ -342,14 +343,24 @@ def main() -> None:
             f"{'errors':>7}  load"
         )
         steps, best = [], None
+
+        def degraded(result: dict) -> bool:
+            if result["errors"] > 0:
+                return True
+            if args.p99_ms is not None and result["p99_us"] / 1000 > args.p99_ms:
+                return True
+            return result["p99_us"] > 3 * steps[0]["p99_us"]
+
         for connections in args.steps:
             result = wrk(base, data_file, connections, args.seconds)
             steps.append(result)
             show(result)
-            degraded = result["errors"] > 0 or result["p99_us"] > 3 * steps[0]["p99_us"]
-            if args.p99_ms is not None and result["p99_us"] / 1000 > args.p99_ms:
-                degraded = True
-            if degraded:
+            if best is not None and (degraded(result) or result["rps"] < best["rps"] * 1.05):
+                # Once more: on a shared machine one step can fall for reasons of its own.
+                result = wrk(base, data_file, connections, args.seconds)
+                steps.append(result)
+                show(result, label=f"{connections} again")
+            if degraded(result):
                 break
             if best is not None and result["rps"] < best["rps"] * 1.05:
                 if result["rps"] > best["rps"]:
