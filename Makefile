@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format migrate seed check-deploy browser clean bench
+.PHONY: install run test lint format migrate seed check-deploy browser clean bench bench-tools load
 
 install: $(STAMP)
 
@@ -62,8 +62,18 @@ test: install browser
 # one table of ours / baseline / ratio / goal. BENCH_DATABASE_URL=postgres://.../x_bench
 # runs the database benchmarks on PostgreSQL.
 BENCH ?= full
-bench: install
+bench: install bench-tools
 	$(BIN)/python benchmarks/run.py --mode $(BENCH)
+
+# wrk (Debian's package) drives the reader page benchmark and the load test.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { echo "Installing wrk for the benchmarks"; \
+	  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null 2>&1 || \
+	  echo "Could not install wrk (not root?): the load test will not run"; }
+
+# The mixed load test alone (PostgreSQL + Redis on loopback; see benchmarks/README.md).
+load: install bench-tools
+	$(BIN)/python benchmarks/load/load_test.py
 
 clean:
 	rm -rf $(VENV) demo-accounts.txt db.sqlite3 .test-db.sqlite3* .broker .mail .celerybeat-schedule* staticfiles node_modules

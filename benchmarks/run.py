@@ -50,9 +50,24 @@ BENCHMARKS = {
     "citations": ("citations_bench.py", ["--entries", "1000"], ["--entries", "10000"], True),
     "integrity": ("check_sources.py", ["--n", "400"], ["--n", "4000"], True),
     "broker": ("broker.py", ["--tasks", "100"], ["--tasks", "500"], False),
+    "workspace": (
+        "workspace_pages.py",
+        ["--articles", "200", "--sources", "400", "--through-services", "40", "--rounds", "3"],
+        ["--rounds", "15"],
+        True,
+    ),
+    # Full mode only (quick arguments None): PostgreSQL and Redis on loopback, its own
+    # database (LOAD_DATABASE_URL, else BENCH_DATABASE_URL, else load_bench).
+    "load": (
+        "load/load_test.py",
+        None,
+        ["--steps", "4", "8", "16", "32", "--seconds", "10", "--confirm", "20"]
+        + ["--through-services", "100"],
+        False,
+    ),
 }
 #: Measures the issue asks for that no benchmark produces yet (shown as not measured).
-NOT_BUILT = ["workspace pages"]
+NOT_BUILT: list[str] = []
 
 
 def environment(uses_database: bool, name: str, workdir: Path) -> dict:
@@ -135,7 +150,11 @@ def main() -> None:
     parser.add_argument("--log", default=None, help="where the benchmarks' own output goes")
     args = parser.parse_args()
     log = Path(args.log or f"/tmp/reviewsite-bench-{args.mode}-{os.getpid()}.log")
-    names = args.only or list(BENCHMARKS)
+    names = [
+        name
+        for name in args.only or list(BENCHMARKS)
+        if BENCHMARKS[name][1 if args.mode == "quick" else 2] is not None
+    ]
     database = os.environ.get("BENCH_DATABASE_URL", "throwaway SQLite files")
     started, loads = time.monotonic(), [os.getloadavg()[0]]
     workdir = Path(tempfile.mkdtemp(prefix="reviewsite-bench-"))
