@@ -143,7 +143,27 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     switch = _audience_switch(request, entry, entry.variants)
     if switch is not None:
         return switch
+    return _page_response(request, entry, authenticated=authenticated)
 
+
+def cached_reader_page(request: HttpRequest, slug: str) -> HttpResponse | None:
+    """The anonymous page of ``slug`` if the page cache holds it at the current generation.
+
+    For ``reviewsite.middleware.CachedReaderPageMiddleware``, which calls it only for a
+    GET without cookies or an ``audience`` choice (so no audience switch applies); the
+    response is the one :func:`article_detail` answers from the same entry. ``None``
+    (a miss, or the generation moved) sends the request down the normal path.
+    """
+    entry_key = page_cache.entry_key(slug, authenticated=False)
+    cached = cache.get_many([page_cache.GENERATION_KEY, entry_key])
+    entry = cached.get(entry_key)
+    if entry is None or entry.generation != cached.get(page_cache.GENERATION_KEY):
+        return None
+    return _page_response(request, entry, authenticated=False)
+
+
+def _page_response(request: HttpRequest, entry: _PageEntry, *, authenticated: bool) -> HttpResponse:
+    """The page (or a 304) from a cache entry, with its validators and cache headers."""
     response = get_conditional_response(request, etag=entry.etag, last_modified=entry.last_modified)
     if response is None:
         response = HttpResponse(entry.html)
