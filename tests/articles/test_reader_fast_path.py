@@ -14,7 +14,7 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 
 from articles import views
-from articles.models import Article
+from articles.models import Article, EditorialPolicy
 from citations import services as citation_services
 from reviewsite.middleware import _ARTICLE_PATH
 from tests.factories import SourceFactory
@@ -178,3 +178,31 @@ def test_new_approval_shows_at_once(live, editor, reviewer):
     services.article_approve(article_id=live.pk, actor=reviewer, **approval_kwargs())
     assert "Revised" in Client().get(url).content.decode()
     assert "Revised" in cached_twice(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"HTTP_IF_MATCH": '"another"'},
+        {"HTTP_IF_UNMODIFIED_SINCE": "Mon, 01 Jan 2001 00:00:00 GMT"},
+        {"HTTP_IF_MODIFIED_SINCE": "Mon, 01 Jan 2001 00:00:00 GMT"},
+    ],
+)
+def test_other_preconditions_answer_as_on_the_normal_path(client, live, header):
+    url = live.get_absolute_url()
+    client.get(url)
+    fast = client.get(url, **header)
+    normal = normal_path_client().get(url, **header)
+    assert took_short_cut(fast)
+    assert fast.status_code == normal.status_code
+    assert dict(fast.headers) == dict(normal.headers)
+
+
+def test_a_page_held_in_process_is_not_served_once_the_cache_moved_on(client, live, editor):
+    url = live.get_absolute_url()
+    held = cached_twice(url)
+    views._LOCAL_ENTRIES[live.slug] = (float("inf"), views._LOCAL_ENTRIES[live.slug][1])
+    EditorialPolicy.objects.create(body="P", disclaimer="A new disclaimer.")
+    fresh = Client().get(url)
+    assert not took_short_cut(fresh) and fresh.content != held.content
+    assert "A new disclaimer." in cached_twice(url).content.decode()
