@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format migrate seed check-deploy browser clean bench bench-tools load
+.PHONY: install run test lint format migrate seed check-deploy browser clean bench wrk load
 
 install: $(STAMP)
 
@@ -51,6 +51,13 @@ browser:
 	  echo "Could not install chromium (not root?): browser tests will fail"; }
 	@test -d node_modules/axe-core || npm install --no-audit --no-fund --silent >/dev/null
 
+# The reader-page benchmark loads gunicorn with wrk (its fallback, Python threads, is
+# slower than the server it measures, so its ratios mean little).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { echo "Installing Debian's wrk for the reader-page benchmark"; \
+	  (apt-get install -y -qq wrk || { apt-get update -qq && apt-get install -y -qq wrk; }) \
+	  >/dev/null 2>&1 || echo "Could not install wrk (not root?): reader_page.py falls back to Python threads"; }
+
 test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -62,17 +69,11 @@ test: install browser
 # one table of ours / baseline / ratio / goal. BENCH_DATABASE_URL=postgres://.../x_bench
 # runs the database benchmarks on PostgreSQL.
 BENCH ?= full
-bench: install bench-tools
+bench: install wrk
 	$(BIN)/python benchmarks/run.py --mode $(BENCH)
 
-# wrk (Debian's package) drives the reader page benchmark and the load test.
-bench-tools:
-	@command -v wrk >/dev/null 2>&1 || { echo "Installing wrk for the benchmarks"; \
-	  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null 2>&1 || \
-	  echo "Could not install wrk (not root?): the load test will not run"; }
-
 # The mixed load test alone (PostgreSQL + Redis on loopback; see benchmarks/README.md).
-load: install bench-tools
+load: install wrk
 	$(BIN)/python benchmarks/load/load_test.py
 
 clean:

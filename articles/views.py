@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
@@ -115,6 +116,12 @@ _CACHE_CONTROL = {
 }
 
 
+#: Request headers ``get_conditional_response`` reads; without any, it answers ``None``.
+_CONDITIONAL_HEADERS = frozenset(
+    {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"}
+)
+
+
 def _signed_in(request: HttpRequest) -> bool:
     """Whether a staff member is signed in; no session is read for a reader without one."""
     if settings.SESSION_COOKIE_NAME not in request.COOKIES:
@@ -143,8 +150,49 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     switch = _audience_switch(request, entry, entry.variants)
     if switch is not None:
         return switch
+    return _page_response(request, entry, authenticated=authenticated)
 
-    response = get_conditional_response(request, etag=entry.etag, last_modified=entry.last_modified)
+
+#: Per process: slug -> (monotonic expiry, entry), anonymous entries read from the page
+#: cache. One is served only while the shared generation still equals its own, which
+#: every request reads from the cache, so a change shows at once in every process; this
+#: spares unpickling the page on each hit. Bounded, and no longer-lived than the cache.
+_LOCAL_ENTRIES: dict[str, tuple[float, _PageEntry]] = {}
+_LOCAL_MAX_ENTRIES = 256
+
+
+def cached_reader_page(request: HttpRequest, slug: str) -> HttpResponse | None:
+    """The anonymous page of ``slug`` if the page cache holds it at the current generation.
+
+    For ``reviewsite.middleware.CachedReaderPageMiddleware``, which calls it only for a
+    GET without cookies or an ``audience`` choice (so no audience switch applies); the
+    response is the one :func:`article_detail` answers from the same entry. ``None``
+    (a miss, or the generation moved) sends the request down the normal path.
+    """
+    local = _LOCAL_ENTRIES.get(slug)
+    if local is not None and local[0] > time.monotonic():
+        if local[1].generation == cache.get(page_cache.GENERATION_KEY):
+            return _page_response(request, local[1], authenticated=False)
+    entry_key = page_cache.entry_key(slug, authenticated=False)
+    cached = cache.get_many([page_cache.GENERATION_KEY, entry_key])
+    entry = cached.get(entry_key)
+    if entry is None or entry.generation != cached.get(page_cache.GENERATION_KEY):
+        _LOCAL_ENTRIES.pop(slug, None)
+        return None
+    if len(_LOCAL_ENTRIES) >= _LOCAL_MAX_ENTRIES:
+        _LOCAL_ENTRIES.clear()
+    expires = time.monotonic() + settings.REVIEWSITE_PAGE_CACHE_SECONDS
+    _LOCAL_ENTRIES[slug] = (expires, entry)
+    return _page_response(request, entry, authenticated=False)
+
+
+def _page_response(request: HttpRequest, entry: _PageEntry, *, authenticated: bool) -> HttpResponse:
+    """The page (or a 304) from a cache entry, with its validators and cache headers."""
+    response = None
+    if not _CONDITIONAL_HEADERS.isdisjoint(request.META):
+        response = get_conditional_response(
+            request, etag=entry.etag, last_modified=entry.last_modified
+        )
     if response is None:
         response = HttpResponse(entry.html)
     headers = response.headers

@@ -20,8 +20,13 @@ def _page() -> bytes:
 
 
 def minimal_page(request):
-    """The article page's bytes, with no query, cache lookup or template."""
-    return HttpResponse(_page())
+    """The article page's bytes, with no query, cache lookup or template.
+
+    With its Content-Length, as the article page has: without one (no CommonMiddleware
+    under ``MIDDLEWARE = []``) gunicorn would send the bare view chunked, a handicap.
+    """
+    page = _page()
+    return HttpResponse(page, headers={"Content-Length": str(len(page))})
 
 
 urlpatterns = [

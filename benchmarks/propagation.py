@@ -55,6 +55,8 @@ from tests.helpers import clone_approved, make_article  # noqa: E402
 from workflows import jobs  # noqa: E402
 from workflows.models import AuditEvent, Notification, OutboxMessage  # noqa: E402
 
+OWNER, RETRACTOR = "bench-propagation-owner", "bench-propagation-retractor"
+
 
 def seed(n: int) -> Source:
     for model in (OutboxMessage, Notification):
@@ -65,8 +67,11 @@ def seed(n: int) -> Source:
     Article.objects.all().delete()
     Source.objects.all().delete()
     source = factories.SourceFactory(key="bench1998")
-    owner = factories.editor(username="bench-owner")
-    reviewer = factories.reviewer(username="bench-retractor")
+    # Its own usernames, removed first: a rerun, or another benchmark on the same
+    # BENCH_DATABASE_URL (stale_sweep.py has a "bench-owner"), left users behind.
+    get_user_model().objects.filter(username__in=[OWNER, RETRACTOR]).delete()
+    owner = factories.editor(username=OWNER)
+    reviewer = factories.reviewer(username=RETRACTOR)
     template = make_article(
         editor=owner, reviewer=reviewer, state="approved", body="Text [@bench1998]."
     )
@@ -100,7 +105,7 @@ def main() -> None:
             chunks.append(time.perf_counter() - began)
 
     jobs.propagate_step = timed_step
-    reviewer = get_user_model().objects.get(username="bench-retractor")  # made by seed()
+    reviewer = get_user_model().objects.get(username=RETRACTOR)  # made by seed()
     started = time.perf_counter()
     source_set_status(source_id=source.pk, actor=reviewer, status="retracted")
     total = time.perf_counter() - started

@@ -7,7 +7,8 @@ Seeds one approved article citing N sources (through the real workflow services)
 fresh SQLite file, or in DATABASE_URL if set, serves the site with gunicorn on a random
 loopback port, and loads two URLs alternately, round after round:
 
-* ``/articles/<slug>/``    the real page (one query for the cache key, cached HTML), and
+* ``/articles/<slug>/``    the real page (a cache hit: no query; a reader without cookies is
+  answered by ``reviewsite.middleware.CachedReaderPageMiddleware``),
 * ``/__bench__/minimal/``  a view returning the same bytes (benchmarks/minimal_urls.py),
   through the whole middleware stack, and
 * ``/__bench__/bare/``     the honest floor (issue 15): the same bytes from a bare Django
@@ -262,11 +263,18 @@ def main() -> None:
         tool = "wrk" if shutil.which("wrk") else "python threads"
         load = load_wrk if shutil.which("wrk") else load_python
         article_rates, minimal_rates, bare_rates = [], [], []
-        for _ in range(args.rounds):
-            # Alternate so background load on the machine hits all alike.
-            bare_rates.append(load(bare_url, args.seconds, args.connections))
-            article_rates.append(load(article_url, args.seconds, args.connections))
-            minimal_rates.append(load(minimal_url, args.seconds, args.connections))
+        loads = [os.getloadavg()[0]]
+        for round_ in range(args.rounds):
+            # Alternate so background load on the machine hits all alike; every other
+            # round in the reverse order, so neither comes first after a pause.
+            order = [("bare", bare_url), ("article", article_url), ("minimal", minimal_url)]
+            rates = {}
+            for name, url in order if round_ % 2 == 0 else order[::-1]:
+                rates[name] = load(url, args.seconds, args.connections)
+            bare_rates.append(rates["bare"])
+            article_rates.append(rates["article"])
+            minimal_rates.append(rates["minimal"])
+            loads.append(os.getloadavg()[0])
     finally:
         for process in (server, bare_server):
             if process is not None:
@@ -278,6 +286,8 @@ def main() -> None:
     minimal_rps = statistics.median(minimal_rates)
     bare_rps = statistics.median(bare_rates)
     ratio = article_rps / bare_rps
+    # Each round's article rate over the same round's bare rate: the spread of the ratio.
+    round_ratios = sorted(a / b for a, b in zip(article_rates, bare_rates, strict=True))
     print(f"database        {database}; {references} references; page {len(page)} bytes")
     print(
         f"load            {tool}, {args.connections} connections, {args.seconds}s x {args.rounds}"
@@ -292,7 +302,11 @@ def main() -> None:
     print(
         f"vs bare view    {ratio:8.2f}       (goal >= 0.70: {'met' if ratio >= 0.7 else 'MISSED'})"
     )
-    print(f"load average    {os.getloadavg()[0]:.1f}")
+    print(
+        f"round ratios    {', '.join(f'{r:.2f}' for r in round_ratios)} "
+        f"(median {statistics.median(round_ratios):.2f})"
+    )
+    print(f"load average    {min(loads):.1f}-{max(loads):.1f} during the rounds")
     sys.path.insert(0, str(ROOT))
     from benchmarks.report import emit
 
@@ -304,8 +318,9 @@ def main() -> None:
         higher_is_better=True,
         goal=0.7,
         detail=f"vs bare Django view (MIDDLEWARE=[]); {tool} c{args.connections}, gunicorn "
-        f"-w {args.workers}, {args.rounds}x{args.seconds}s; same bytes through all middleware: "
-        f"{minimal_rps:.0f} req/s",
+        f"-w {args.workers}, {args.rounds}x{args.seconds}s; per-round ratios "
+        f"{round_ratios[0]:.2f}-{round_ratios[-1]:.2f}; same bytes through all middleware: "
+        f"{minimal_rps:.0f} req/s; load {min(loads):.1f}-{max(loads):.1f}",
     )
 
 

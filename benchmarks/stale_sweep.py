@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -116,9 +117,18 @@ def analyze() -> None:
 
 
 def reset_flags() -> None:
+    """Back to no flags and no audit trail, so every round starts from the same rows."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {T} SET flag_review_overdue = false, flag_review_due_soon = false")
+        cursor.execute(
+            f"UPDATE {T} SET flag_review_overdue = false, flag_review_due_soon = false "
+            "WHERE flag_review_overdue OR flag_review_due_soon"
+        )
+        cursor.execute("DELETE FROM workflows_notification")
+        cursor.execute("DELETE FROM workflows_auditevent")
     analyze()
+    if POSTGRES:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE workflows_auditevent")
 
 
 def raw_update(now) -> tuple[float, int]:
@@ -174,6 +184,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000 if POSTGRES else 100_000)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS children")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved first-sweep rounds")
     args = parser.parse_args()
     if args.child:
         child(args.child)
@@ -183,15 +194,36 @@ def main() -> None:
     print(f"{connection.vendor}, {n:,} approved articles")
     seed(n, now)
 
-    raw_first, raw_rows = raw_update(now)
+    # Warm up (imports, first queries) with a sweep that changes nothing: a century ago
+    # no review was due.
+    timed_sweep(now - timedelta(days=36500))
+    raws, sweeps = [], []
+    for round_ in range(args.rounds):
+        # Interleaved, and every other round the sweep first, so neither always runs
+        # on the table the other just left.
+        for step in ("raw", "sweep") if round_ % 2 == 0 else ("sweep", "raw"):
+            if step == "raw":
+                seconds, raw_rows = raw_update(now)
+                raws.append(seconds)
+            else:
+                seconds, result = timed_sweep(now)
+                sweeps.append(seconds)
+            reset_flags()
+        print(
+            f"round {round_ + 1}: sweep {sweeps[-1]:.2f}s, raw UPDATE {raws[-1]:.2f}s: "
+            f"{sweeps[-1] / raws[-1]:.2f}x (load {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+    raw_first, sweep_first = statistics.median(raws), statistics.median(sweeps)
     first_rows = raw_rows
-    reset_flags()
-    sweep_first, result = timed_sweep(now)
+    ratios = sorted(s / r for s, r in zip(sweeps, raws, strict=True))
     print(
         f"first sweep: {sweep_first:.2f}s ({result.articles:,} articles, "
         f"{sum(result.changes.values()):,} audit events, {result.notifications} digests) "
-        f"vs raw UPDATE {raw_first:.2f}s ({raw_rows:,} rows): {sweep_first / raw_first:.2f}x"
+        f"vs raw UPDATE {raw_first:.2f}s ({raw_rows:,} rows): {sweep_first / raw_first:.2f}x "
+        f"(medians of {args.rounds}; per-round {', '.join(f'{r:.2f}' for r in ratios)})"
     )
+    raw_update(now)  # today's flags, as the first sweep leaves them
     analyze()
     tomorrow = now + timedelta(days=1)
     raw_daily, raw_rows = raw_update(tomorrow)
@@ -210,8 +242,9 @@ def main() -> None:
         raw_first,
         unit="s",
         higher_is_better=False,
-        goal=1.5,
-        detail=f"baseline: raw UPDATE of the same {first_rows:,} rows, same run",
+        goal=1.5 if POSTGRES else None,  # the issue's goal is on PostgreSQL
+        detail=f"baseline: raw UPDATE of the same {first_rows:,} rows, same run; median of "
+        f"{args.rounds} interleaved rounds, per-round ratios {ratios[0]:.2f}-{ratios[-1]:.2f}",
     )
     emit(
         f"stale sweep, daily ({connection.vendor}, {n:,} articles)",

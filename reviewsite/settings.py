@@ -52,6 +52,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A cached article page for a reader without cookies is answered here, before the
+    # session, auth, CSRF and messages middleware it would not use (issue 15).
+    "reviewsite.middleware.CachedReaderPageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

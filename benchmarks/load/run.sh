@@ -1,6 +1,6 @@
 #!/bin/sh
 # The mixed load test (benchmarks/load/load_test.py), with wrk installed first when it is
-# missing (Debian's package; `make bench-tools` does the same). Arguments go to the script.
+# missing (Debian's package; `make wrk` does the same). Arguments go to the script.
 set -e
 cd "$(dirname "$0")/../.."
 if ! command -v wrk >/dev/null 2>&1; then
