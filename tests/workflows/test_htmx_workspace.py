@@ -80,9 +80,7 @@ def test_htmx_preview_answers_the_pane_alone_with_numbered_references_and_the_wa
     assert article.latest_revision.body == "Saved text."  # a preview stores nothing
 
 
-def test_preview_without_htmx_is_the_whole_editor_with_the_pane_filled(
-    logged_in, editor, cited
-):
+def test_preview_without_htmx_is_the_whole_editor_with_the_pane_filled(logged_in, editor, cited):
     article = make_article(editor=editor)
     response = logged_in(editor).post(
         reverse("workflows:article-edit", args=[article.pk]), _form(article, body=BODY, preview="1")
@@ -143,16 +141,14 @@ def test_preview_is_for_the_workspace_only(client, reader, editor):
     assert client.post(url, _form(article, preview="1"), **HX).status_code == 403
 
 
-def test_editor_page_loads_htmx_and_the_gutter_from_files_with_no_inline_script(
-    logged_in, editor
-):
+def test_editor_page_loads_htmx_and_the_gutter_from_files_with_no_inline_script(logged_in, editor):
     article = make_article(editor=editor)
     response = logged_in(editor).get(reverse("workflows:article-edit", args=[article.pk]))
     page = response.content.decode()
     for asset in ("vendor/htmx.min.js", "htmx-workspace.js", "editor-gutter.js", "editor.css"):
         assert asset in page, asset
     assert "<script>" not in page and " style=" not in page and "hx-on" not in page
-    assert 'hx-post="/workspace/articles/%d/edit/"' % article.pk in page
+    assert f'hx-post="/workspace/articles/{article.pk}/edit/"' in page
     assert '"includeIndicatorStyles": false' in page and '"allowEval": false' in page
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self';" in policy and "unsafe" not in policy
@@ -290,7 +286,8 @@ def test_marking_read_without_htmx_redirects_to_the_list(logged_in, editor):
     url = reverse("workflows:notification-read", args=[notification.pk])
     response = client.post(url, {"read": "1", "page": "1"})
     assert response.status_code == 302
-    assert response["Location"] == f"/workspace/notifications/?page=1#notification-{notification.pk}"
+    listing_url = reverse("workflows:notifications")
+    assert response["Location"] == f"{listing_url}?page=1#notification-{notification.pk}"
     notification.refresh_from_db()
     assert notification.read_at is not None
     listing = client.get(reverse("workflows:notifications")).content.decode()

@@ -39,9 +39,10 @@ LOOKUP = reverse("workflows:source-lookup")
 
 
 def test_library_offers_the_lookup_form_to_editors_only(logged_in, editor, reviewer):
-    assert 'action="/workspace/sources/lookup/"' in logged_in(editor).get(
-        reverse("workflows:source-library")
-    ).content.decode()
+    assert (
+        'action="/workspace/sources/lookup/"'
+        in logged_in(editor).get(reverse("workflows:source-library")).content.decode()
+    )
     page = logged_in(reviewer).get(reverse("workflows:source-library")).content.decode()
     assert "sources/lookup/" not in page
 
@@ -61,9 +62,7 @@ def test_pasting_a_doi_link_adds_the_source_with_its_retraction(
     assert f"Added {source.key} from Crossref: [@{source.key}]." in page
 
 
-def test_a_pmid_already_in_the_library_says_so_and_fills_empty_fields(
-    logged_in, editor, lookup_on
-):
+def test_a_pmid_already_in_the_library_says_so_and_fills_empty_fields(logged_in, editor, lookup_on):
     existing = factories.SourceFactory(pmid="9500320", doi="", volume="", title="Ileal lymphoid")
     client = logged_in(editor)
     response = client.post(LOOKUP, {"identifier": "PMID: 9500320"})
@@ -174,7 +173,10 @@ def test_an_editor_edits_a_source_in_the_workspace(
     assert response.status_code == 302
     source.refresh_from_db()
     assert source.title == "Axonal transection in the lesions of multiple sclerosis"
-    assert source.authors == [{"family": "Trapp", "given": "Bruce D."}, {"literal": "MS Study Group"}]
+    assert source.authors == [
+        {"family": "Trapp", "given": "Bruce D."},
+        {"literal": "MS Study Group"},
+    ]
     assert source.evidence_type == "rct"
     assert "trapp1998: saved." in client.get(response["Location"]).content.decode()
 
