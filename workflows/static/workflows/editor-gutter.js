@@ -66,7 +66,6 @@
       while (rows.length > lines.length) gutter.removeChild(rows.pop());
       probes.forEach(function (probe, i) { rows[i].style.height = probe.offsetHeight + "px"; });
       mirror.textContent = "";
-      current = null;
       follow();
     }
 
