@@ -285,6 +285,8 @@ class SourceEditForm(forms.Form):
     url = forms.CharField(label="URL", max_length=1000, required=False)
     publisher = forms.CharField(max_length=300, required=False)
     evidence_type = forms.ChoiceField(choices=Source.EvidenceType.choices)
+    # citations.services.source_version when the form was loaded: a concurrent edit is refused.
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
 
     FIELDS = (
         "key", "type", "title", "authors", "container_title", "container_title_short", "issued",
@@ -294,11 +296,16 @@ class SourceEditForm(forms.Form):
     @classmethod
     def initial_for(cls, source: Source) -> dict:
         initial = {name: getattr(source, name) for name in cls.FIELDS}
-        initial["authors"] = "\n".join(
-            a.get("literal") or ", ".join(p for p in (a.get("family"), a.get("given")) if p)
-            for a in source.authors or []
-        )
+        initial["version"] = citation_services.source_version(source)
+        initial["authors"] = cls.authors_as_text(source.authors)
         return initial
+
+    @staticmethod
+    def authors_as_text(authors: list[dict]) -> str:
+        return "\n".join(
+            a.get("literal") or ", ".join(p for p in (a.get("family"), a.get("given")) if p)
+            for a in authors or []
+        )
 
     def clean_issued(self) -> str:
         value = self.cleaned_data["issued"].strip()

@@ -13,7 +13,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from citations import services as citation_services
-from citations.services import can_edit_sources, registry_name, source_lookup, source_update
+from citations.services import (
+    can_edit_sources,
+    registry_name,
+    source_lookup,
+    source_update,
+    source_version,
+)
+from reviewsite import errors
 from reviewsite.errors import DomainError
 from reviewsite.http_errors import status_for
 
@@ -67,10 +74,14 @@ def source_edit(request, pk: int):
     if request.method == "POST":
         form = SourceEditForm(request.POST)
         if form.is_valid():
+            data = dict(form.cleaned_data)
+            version = data.pop("version") or None
             try:
                 saved = source_update(
-                    source_id=source.pk, actor=request.user, data=form.cleaned_data
+                    source_id=source.pk, actor=request.user, data=data, expected_version=version
                 )
+            except errors.PreconditionFailed as error:
+                return _edit_conflict(request, source, form, error)
             except ValidationError as error:
                 for name, message_list in error.message_dict.items():
                     for message in message_list:
@@ -86,6 +97,30 @@ def source_edit(request, pk: int):
             status = 400
     else:
         form = SourceEditForm(initial=SourceEditForm.initial_for(source))
+    return _form_page(request, source, form, status)
+
+
+def _edit_conflict(request, source, form: SourceEditForm, error):
+    """Someone saved this source meanwhile: keep the user's values, show what is saved
+    now where it differs, and take the current version so saving again is on purpose."""
+    source.refresh_from_db()
+    data = request.POST.copy()
+    data["version"] = source_version(source)
+    kept = SourceEditForm(data)
+    kept.is_valid()
+    mine = form.cleaned_data
+    current = SourceEditForm.initial_for(source)
+    rows = [
+        {"label": form[name].label, "saved": current[name], "yours": form[name].value()}
+        for name in SourceEditForm.FIELDS
+        if (SourceEditForm.authors_as_text(mine[name]) if name == "authors" else mine[name])
+        != current[name]
+    ]
+    conflict = {"detail": error.detail, "rows": rows}
+    return _form_page(request, source, kept, 412, conflict=conflict)
+
+
+def _form_page(request, source, form: SourceEditForm, status: int, conflict=None):
     error_summary = [
         {
             "text": f"{form[name].label}: {message}" if name in form.fields else message,
@@ -98,6 +133,7 @@ def source_edit(request, pk: int):
         "source": source,
         "form": form,
         "error_summary": error_summary,
+        "conflict": conflict,
         "cited_by": citation_services.sources_with_citing_count()
         .filter(pk=source.pk)
         .values_list("citing_count", flat=True)

@@ -212,3 +212,56 @@ def test_only_editors_edit_sources_and_are_offered_the_link(logged_in, editor, r
     source.refresh_from_db()
     assert source.title != "Changed"
     assert logged_in(editor).get(reverse("workflows:source-edit", args=[999999])).status_code == 404
+
+
+def test_an_edit_over_someone_elses_save_keeps_both_and_saves_only_on_purpose(
+    logged_in, editor
+):
+    from citations import services as citation_services
+
+    source = factories.SourceFactory(key="trapp1998", volume="12")
+    client = logged_in(editor)
+    url = reverse("workflows:source-edit", args=[source.pk])
+    loaded = client.get(url).context["form"].initial["version"]
+    # Meanwhile another editor corrects the volume.
+    other = factories.editor(username="edna")
+    citation_services.source_update(source_id=source.pk, actor=other, data={"volume": "338"})
+
+    mine = _edit_data(source, volume="12", pages="278-285", version=loaded)
+    response = client.post(url, mine)
+    assert response.status_code == 412
+    page = response.content.decode()
+    assert "Someone else saved this source while you were editing" in page
+    assert "<th scope=\"row\">Volume</th><td>338</td><td>12</td>" in page
+    assert 'value="278-285"' in page  # the user's values are kept in the form
+    source.refresh_from_db()
+    assert (source.volume, source.pages) == ("338", "100-110")
+
+    # The form now carries the current version: saving again is deliberate and wins.
+    again = response.context["form"].data["version"]
+    assert again == citation_services.source_version(source) != loaded
+    assert client.post(url, {**mine, "version": again}).status_code == 302
+    source.refresh_from_db()
+    assert (source.volume, source.pages) == ("12", "278-285")
+
+
+def test_a_status_change_meanwhile_is_no_edit_conflict(logged_in, editor, reviewer):
+    from citations import services as citation_services
+
+    source = factories.SourceFactory()
+    client = logged_in(editor)
+    url = reverse("workflows:source-edit", args=[source.pk])
+    loaded = client.get(url).context["form"].initial["version"]
+    citation_services.source_set_status(
+        source_id=source.pk,
+        actor=reviewer,
+        status="expression_of_concern",
+        notice_doi="10.5555/notice",
+        notice_pmid="",
+        notice_date="",
+        reason="Data questioned.",
+    )
+    response = client.post(url, _edit_data(source, pages="1-9", version=loaded))
+    assert response.status_code == 302
+    source.refresh_from_db()
+    assert source.pages == "1-9" and source.status == "expression_of_concern"
