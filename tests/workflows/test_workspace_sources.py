@@ -214,9 +214,7 @@ def test_only_editors_edit_sources_and_are_offered_the_link(logged_in, editor, r
     assert logged_in(editor).get(reverse("workflows:source-edit", args=[999999])).status_code == 404
 
 
-def test_an_edit_over_someone_elses_save_keeps_both_and_saves_only_on_purpose(
-    logged_in, editor
-):
+def test_an_edit_over_someone_elses_save_keeps_both_and_saves_only_on_purpose(logged_in, editor):
     from citations import services as citation_services
 
     source = factories.SourceFactory(key="trapp1998", volume="12")
@@ -232,7 +230,7 @@ def test_an_edit_over_someone_elses_save_keeps_both_and_saves_only_on_purpose(
     assert response.status_code == 412
     page = response.content.decode()
     assert "Someone else saved this source while you were editing" in page
-    assert "<th scope=\"row\">Volume</th><td>338</td><td>12</td>" in page
+    assert '<th scope="row">Volume</th><td>338</td><td>12</td>' in page
     assert 'value="278-285"' in page  # the user's values are kept in the form
     source.refresh_from_db()
     assert (source.volume, source.pages) == ("338", "100-110")
