@@ -64,6 +64,9 @@ def test_preview_updates_in_place_and_the_gutter_finds_a_line(
     body_box = body.bounding_box()
     assert gutter_box["x"] + gutter_box["width"] <= body_box["x"] + 1
     assert abs(gutter_box["y"] - body_box["y"]) < 2
+    # As tall as the textarea (which scrolls), not as tall as all its lines.
+    assert abs(gutter_box["height"] - body_box["height"]) < 2
+    assert body.evaluate("t => t.scrollHeight > t.clientHeight")
 
     # Unsaved edits: a search in the picker, "Insert", a bad marker on line 31.
     page.fill("#source-filter", "axonal")
@@ -100,9 +103,32 @@ def test_preview_updates_in_place_and_the_gutter_finds_a_line(
     assert page.locator(".editor-caret").inner_text() == "Line 31, column 1"
     assert page.locator(".editor-gutter__line.is-current").inner_text() == "31"
     assert page.evaluate("() => document.activeElement.id") == "id_body"
+    # Line 31 is in view, and its number beside it.
+    row = page.locator(".editor-gutter__line.is-current").bounding_box()
+    box = body.bounding_box()
+    assert box["y"] <= row["y"] and row["y"] + row["height"] <= box["y"] + box["height"]
+    assert body.evaluate("t => t.scrollTop > 0")
+    # Beside it to the pixel: the gutter scrolled with the text, and line 31's number is
+    # level with the last row of text (the selection's line).
+    assert body.evaluate(
+        "t => Math.abs(document.querySelector('.editor-gutter').scrollTop - t.scrollTop) < 1"
+    )
     assert serious_violations(page) == []
 
-    # Saved, only now.
+    # On a phone the gutter and the body still fit the screen.
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.wait_for_function(
+        "() => document.querySelector('.editor-gutter-wrap').getBoundingClientRect().right <= 390"
+    )
+    assert page.locator(".editor-gutter .editor-gutter__line").count() == 31
+    # Line 31 wraps on a phone: one number, as tall as its rows.
+    heights = page.evaluate(
+        "() => [...document.querySelectorAll('.editor-gutter__line')].map(r => r.offsetHeight)"
+    )
+    assert heights[30] >= 2 * heights[29]
+    page.screenshot(path=str(ARTIFACTS / "htmx-editor-390.png"), full_page=True)
+
+    # Nothing was saved.
     assert Source.objects.count() == 2
     assert article.latest_revision.body == SAVED
     assert csp_errors == []

@@ -37,9 +37,12 @@
 
     var style = getComputedStyle(textarea);
     COPIED.forEach(function (name) { gutter.style[name] = mirror.style[name] = style[name]; });
-    gutter.style.paddingLeft = gutter.style.paddingRight = "0.4em";
-    gutter.style.paddingTop = style.paddingTop;
-    gutter.style.paddingBottom = style.paddingBottom;
+    gutter.style.paddingLeft = "0.4em";
+    gutter.style.paddingRight = "0.75em"; // clear of the textarea's focus outline
+    // Same top and bottom as the textarea's text, so each number sits beside its line.
+    ["paddingTop", "paddingBottom", "borderTopWidth", "borderBottomWidth"].forEach(function (name) {
+      gutter.style[name] = style[name];
+    });
 
     var rows = [];
     var current = null;
@@ -49,6 +52,8 @@
       pending = false;
       var lines = textarea.value.split("\n");
       mirror.style.width = textarea.clientWidth + "px";
+      // The gutter is as tall as the textarea, never taller: its rows scroll with the text.
+      gutter.style.height = textarea.offsetHeight + "px";
       mirror.textContent = "";
       var probes = lines.map(function (line) {
         var probe = document.createElement("div");
@@ -64,7 +69,10 @@
         rows.push(row);
       }
       while (rows.length > lines.length) gutter.removeChild(rows.pop());
-      probes.forEach(function (probe, i) { rows[i].style.height = probe.offsetHeight + "px"; });
+      // Fractional heights (a 24.32 px line), or the numbers drift from long texts' lines.
+      probes.forEach(function (probe, i) {
+        rows[i].style.height = probe.getBoundingClientRect().height + "px";
+      });
       mirror.textContent = "";
       follow();
     }
