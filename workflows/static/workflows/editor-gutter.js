@@ -107,7 +107,9 @@
       textarea.setSelectionRange(start, start + lines[line - 1].length);
       textarea.scrollIntoView({ block: "nearest" });
       var row = rows[line - 1];
-      if (row) textarea.scrollTop = Math.max(0, row.offsetTop - gutter.offsetTop - textarea.clientHeight / 3);
+      // The gutter is the rows' offsetParent (position: relative), so this is the line's
+      // top within the text, as the textarea scrolls it.
+      if (row) textarea.scrollTop = Math.max(0, row.offsetTop - textarea.clientHeight / 3);
       follow();
     }
 
