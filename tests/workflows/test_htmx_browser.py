@@ -60,8 +60,10 @@ def test_preview_updates_in_place_and_the_gutter_finds_a_line(
     gutter = page.locator(".editor-gutter .editor-gutter__line")
     assert gutter.count() == 30
     assert gutter.nth(26).inner_text() == "27"
-    gutter_box = page.locator(".editor-gutter").bounding_box()
-    body_box = body.bounding_box()
+    gutter_box, body_box = body.evaluate(
+        "t => [document.querySelector('.editor-gutter'), t].map(e => e.getBoundingClientRect())"
+        ".map(r => ({x: r.x, y: r.y, width: r.width, height: r.height}))"
+    )
     assert gutter_box["x"] + gutter_box["width"] <= body_box["x"] + 1
     assert abs(gutter_box["y"] - body_box["y"]) < 2
     # As tall as the textarea (which scrolls), not as tall as all its lines.
@@ -104,8 +106,11 @@ def test_preview_updates_in_place_and_the_gutter_finds_a_line(
     assert page.locator(".editor-gutter__line.is-current").inner_text() == "31"
     assert page.evaluate("() => document.activeElement.id") == "id_body"
     # Line 31 is in view, and its number beside it.
-    row = page.locator(".editor-gutter__line.is-current").bounding_box()
-    box = body.bounding_box()
+    # (Both boxes in one call: the page may still be scrolling smoothly.)
+    row, box = body.evaluate(
+        "t => [document.querySelector('.editor-gutter__line.is-current'), t]"
+        ".map(e => { const r = e.getBoundingClientRect(); return {y: r.y, height: r.height}; })"
+    )
     assert box["y"] <= row["y"] and row["y"] + row["height"] <= box["y"] + box["height"]
     assert body.evaluate("t => t.scrollTop > 0")
     # Beside it to the pixel: the gutter scrolled with the text, and line 31's number is
