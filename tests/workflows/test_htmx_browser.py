@@ -120,6 +120,14 @@ def test_preview_updates_in_place_and_the_gutter_finds_a_line(
     )
     assert serious_violations(page) == []
 
+    # A refused preview (400: no title) is shown in the pane too, linked to the field.
+    page.fill("#id_title", "")
+    page.get_by_role("button", name="Preview").click()
+    page.locator("#preview-pane a[href='#id_title']").wait_for()
+    assert "Title: This field is required." in page.locator("#preview-pane").inner_text()
+    assert body.input_value() == typed
+    page.fill("#id_title", "Fatigue")
+
     # On a phone the gutter and the body still fit the screen.
     page.set_viewport_size({"width": 390, "height": 800})
     page.wait_for_function(
