@@ -48,10 +48,10 @@ def test_library_offers_the_lookup_form_to_editors_only(logged_in, editor, revie
 
 
 def test_pasting_a_doi_link_adds_the_source_with_its_retraction(
-    logged_in, editor, lookup_on, django_capture_on_commit_callbacks
+    logged_in, editor, lookup_on, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):
     client = logged_in(editor)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(16):
         response = client.post(LOOKUP, {"identifier": f"https://doi.org/{WAKEFIELD_DOI}"})
     source = Source.objects.get()
     assert response.status_code == 302
@@ -161,15 +161,14 @@ def test_an_editor_edits_a_source_in_the_workspace(
     assert form.status_code == 200
     assert 'value="trapp1998"' in form.content.decode()
     assert "Trapp, B. D.</textarea>" in form.content.decode()
-    response = client.post(
-        url,
-        _edit_data(
-            source,
-            title="Axonal transection in the lesions of multiple sclerosis",
-            authors="Trapp, Bruce D.\nMS Study Group",
-            evidence_type="rct",
-        ),
+    edited = _edit_data(
+        source,
+        title="Axonal transection in the lesions of multiple sclerosis",
+        authors="Trapp, Bruce D.\nMS Study Group",
+        evidence_type="rct",
     )
+    with django_assert_max_num_queries(12):
+        response = client.post(url, edited)
     assert response.status_code == 302
     source.refresh_from_db()
     assert source.title == "Axonal transection in the lesions of multiple sclerosis"
