@@ -2,18 +2,24 @@
 unsaved text kept), the source picker searches on the server as you type, and the body
 has a line-number gutter whose error links put the cursor on the line.
 
-Uses the harness of tests/articles/test_browser.py (Debian's Chromium, axe-core).
+Uses the browser-test harness (Debian's Chromium, axe-core).
 """
 
 import pytest
 
 from citations.models import Source
-from tests.articles.test_browser import (  # noqa: F401 - browser is a fixture
-    ARTIFACTS,
-    AXE,
-    browser,
-    serious_violations,
-)
+
+try:  # The shared harness (tests/browser.py, with the session's `browser` in conftest).
+    from tests.browser import AXE, screenshot_dir, serious_violations
+
+    ARTIFACTS = screenshot_dir()
+except ImportError:  # Before it was merged: the harness of tests/articles/test_browser.py.
+    from tests.articles.test_browser import (  # noqa: F401 - browser is a fixture
+        ARTIFACTS,
+        AXE,
+        browser,
+        serious_violations,
+    )
 from tests.factories import SourceFactory
 from tests.helpers import make_article
 
