@@ -6,6 +6,8 @@ import contextlib
 import datetime
 import functools
 import gc
+import hashlib
+import json
 import logging
 import re
 import uuid
@@ -69,6 +71,16 @@ def source_to_record(source: Source) -> dict:
     record["status"] = source.status
     record["evidence_type"] = source.evidence_type
     return record
+
+
+def source_version(source: Source) -> str:
+    """A token for the source's bibliographic fields as they are now: an edit made from
+    an older token is refused (someone else saved meanwhile). Status changes and
+    integrity checks do not change it."""
+    fields = {name: getattr(source, name) for name in RECORD_FIELDS}
+    fields["evidence_type"] = source.evidence_type
+    encoded = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()[:20]
 
 
 def signature_of(record: dict) -> str:
@@ -311,10 +323,20 @@ def source_create(*, actor, data: dict, evidence_type: str | None = None) -> Sou
 
 
 @transaction.atomic
-def source_update(*, source_id: int, actor, data: dict) -> Source:
-    """Edit a source's bibliographic fields (its status has its own service)."""
+def source_update(
+    *, source_id: int, actor, data: dict, expected_version: str | None = None
+) -> Source:
+    """Edit a source's bibliographic fields (its status has its own service).
+
+    ``expected_version``: the :func:`source_version` the caller read; when the fields
+    changed since, nothing is saved (PreconditionFailed), so no edit is lost unseen.
+    """
     _require_editor(actor)
     source = Source.objects.select_for_update().get(pk=source_id)
+    if expected_version is not None and expected_version != source_version(source):
+        raise errors.PreconditionFailed(
+            "Someone saved this source since you opened it; compare, then save again."
+        )
     merged = source_to_record(source)
     merged.update({k: v for k, v in data.items() if k in RECORD_FIELDS})
     if not " ".join(str(merged.get("key") or "").split()):
@@ -322,12 +344,12 @@ def source_update(*, source_id: int, actor, data: dict) -> Source:
         # generated key could name another source the client never mentioned.
         merged["key"] = source.key
     record = clean_record(merged)
-    errors = _identifier_conflicts(record, exclude=source.pk)
+    problems = _identifier_conflicts(record, exclude=source.pk)
     evidence_type = data.get("evidence_type", source.evidence_type)
     if evidence_type not in Source.EvidenceType.values:
-        errors["evidence_type"] = [f"{evidence_type!r} is not a valid choice."]
-    if errors:
-        raise ValidationError(errors)
+        problems["evidence_type"] = [f"{evidence_type!r} is not a valid choice."]
+    if problems:
+        raise ValidationError(problems)
     for name in RECORD_FIELDS:
         setattr(source, name, record[name])
     source.evidence_type = evidence_type

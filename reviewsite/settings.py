@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # request.htmx: the workspace answers htmx requests with a partial template.
+    "django_htmx.middleware.HtmxMiddleware",
     "reviewsite.middleware.ContentSecurityPolicyMiddleware",
     # Last: turns a login lockout into a 429 (reviewsite.throttling.lockout_response).
     "axes.middleware.AxesMiddleware",

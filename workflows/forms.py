@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 
 from articles.models import Article
 from citations import services as citation_services
+from citations.identifiers import InvalidIdentifier, normalize_doi, normalize_pmid
 from citations.models import Source
 
 
@@ -221,3 +224,104 @@ class SourceStatusForm(forms.Form):
             "Write it for the public; keep internal remarks out of it."
         ),
     )
+
+
+class SourceLookupForm(forms.Form):
+    """A DOI or a PMID, pasted as found: ``10.1056/…``, ``https://doi.org/…``, ``PMID: 123``."""
+
+    identifier = forms.CharField(
+        label="DOI or PMID",
+        max_length=300,
+        help_text="e.g. 10.1016/S0140-6736(97)11096-0, https://doi.org/…, or PMID: 9500320. "
+        "Looked up in Crossref (DOI) or PubMed (PMID).",
+    )
+
+    def clean_identifier(self) -> dict:
+        """``{"doi": …}`` or ``{"pmid": …}``, normalised; a clear message when it is neither."""
+        text = self.cleaned_data["identifier"].strip()
+        try:
+            return {"pmid": normalize_pmid(text)}
+        except InvalidIdentifier:
+            pass
+        try:
+            return {"doi": normalize_doi(text)}
+        except InvalidIdentifier as exc:
+            raise ValidationError(
+                f"{text[:80]!r} is neither a DOI (10.NNNN/…, with or without https://doi.org/) "
+                f"nor a PMID (digits only): {exc}."
+            )
+
+
+_ISSUED_RE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+
+
+class SourceEditForm(forms.Form):
+    """A source's bibliographic fields as ``source_update`` takes them (status has its own
+    form). Authors are one per line: "Family, Given" for a person, else a group's name."""
+
+    key = forms.CharField(
+        max_length=200, help_text="Articles cite the source by it: [@key]. Changing it breaks them."
+    )
+    type = forms.CharField(max_length=40, help_text="CSL type, e.g. article-journal, book, report.")
+    title = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    authors = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One per line: “Family, Given” for a person, or a group's name.",
+    )
+    container_title = forms.CharField(label="Journal or book", max_length=500, required=False)
+    container_title_short = forms.CharField(
+        label="Journal abbreviation", max_length=200, required=False
+    )
+    issued = forms.CharField(
+        label="Issued", max_length=10, required=False, help_text="1998, 1998-02 or 1998-02-28"
+    )
+    volume = forms.CharField(max_length=50, required=False)
+    issue = forms.CharField(max_length=50, required=False)
+    pages = forms.CharField(max_length=50, required=False)
+    doi = forms.CharField(label="DOI", max_length=255, required=False)
+    pmid = forms.CharField(label="PMID", max_length=20, required=False)
+    pmcid = forms.CharField(label="PMCID", max_length=20, required=False)
+    url = forms.CharField(label="URL", max_length=1000, required=False)
+    publisher = forms.CharField(max_length=300, required=False)
+    evidence_type = forms.ChoiceField(choices=Source.EvidenceType.choices)
+    # citations.services.source_version when the form was loaded: a concurrent edit is refused.
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    FIELDS = (
+        "key", "type", "title", "authors", "container_title", "container_title_short", "issued",
+        "volume", "issue", "pages", "doi", "pmid", "pmcid", "url", "publisher", "evidence_type",
+    )  # fmt: skip
+
+    @classmethod
+    def initial_for(cls, source: Source) -> dict:
+        initial = {name: getattr(source, name) for name in cls.FIELDS}
+        initial["version"] = citation_services.source_version(source)
+        initial["authors"] = cls.authors_as_text(source.authors)
+        return initial
+
+    @staticmethod
+    def authors_as_text(authors: list[dict]) -> str:
+        return "\n".join(
+            a.get("literal") or ", ".join(p for p in (a.get("family"), a.get("given")) if p)
+            for a in authors or []
+        )
+
+    def clean_issued(self) -> str:
+        value = self.cleaned_data["issued"].strip()
+        if value and not _ISSUED_RE.match(value):
+            raise ValidationError(f"{value!r} is not an ISO date: use 1998, 1998-01 or 1998-01-29.")
+        return value
+
+    def clean_authors(self) -> list[dict]:
+        authors = []
+        for line in self.cleaned_data["authors"].splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            family, comma, given = line.partition(",")
+            if comma and family.strip():
+                authors.append({"family": family.strip(), "given": given.strip()})
+            else:
+                authors.append({"literal": line})
+        return authors

@@ -306,13 +306,11 @@ def workspace_article(*, pk: int) -> Article:
     return Article.objects.select_related(*_LIST_RELATED, "latest_revision__author").get(pk=pk)
 
 
-def picker_sources(*, limit: int = 500) -> list[Source]:
-    """Sources for the editor's picker: key, title, year and status only."""
-    return list(
-        Source.objects.only("id", "key", "title", "issued", "status", "authors").order_by("key")[
-            :limit
-        ]
-    )
+def picker_sources(*, query: str = "", limit: int = 500) -> list[Source]:
+    """Sources for the editor's picker: key, title, year and status only; ``query``
+    searches them as the library page does (key, title, DOI, PMID, first author)."""
+    sources = source_library(query=query)
+    return list(sources.only("id", "key", "title", "issued", "status", "authors")[:limit])
 
 
 def reviewer_rows(*, today=None) -> list[dict]:

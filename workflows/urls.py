@@ -2,13 +2,20 @@
 
 from django.urls import path
 
-from . import figure_views, views
+from . import figure_views, partial_views, source_views, views
 
 app_name = "workflows"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("pipeline/", views.pipeline, name="pipeline"),
     path("notifications/", views.notification_list, name="notifications"),
+    path(
+        "notifications/<int:pk>/read/",
+        partial_views.notification_read,
+        name="notification-read",
+    ),
+    path("picker/sources/", partial_views.source_picker, name="source-picker"),
+    path("picker/figures/", partial_views.figure_picker, name="figure-picker"),
     path("articles/<int:pk>/reviewers/", views.article_assign, name="article-assign"),
     path("articles/", views.article_list, name="article-list"),
     path("articles/new/", views.article_create, name="article-create"),
@@ -21,6 +28,8 @@ urlpatterns = [
     path("reviewers/<int:pk>/", views.reviewer_edit, name="reviewer-edit"),
     path("sources/", views.source_library, name="source-library"),
     path("sources/import/", views.source_import_view, name="source-import"),
+    path("sources/lookup/", source_views.source_lookup_view, name="source-lookup"),
+    path("sources/<int:pk>/edit/", source_views.source_edit, name="source-edit"),
     path("sources/imports/<int:pk>/", views.import_job_view, name="import-job"),
     path("sources/<int:pk>/", views.source_detail, name="source-detail"),
     path("sources/<int:pk>/status/", views.source_status, name="source-status"),

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from articles.claims import claims_by_revision, claims_for
 from articles.models import Article, ReviewerProfile
@@ -44,6 +45,7 @@ from .forms import (
     ReviewerProfileForm,
     SearchForm,
     SourceImportForm,
+    SourceLookupForm,
     SourceStatusForm,
 )
 from .models import ChecklistItem, Notification
@@ -86,7 +88,9 @@ def _error_summary(error, article: Article | None = None) -> list[dict]:
         where = f"line {line}, column {column}" if line and column else "the body"
         marker = problem.get("marker") or problem.get("key")
         href = f"{editor}?line={line}#id_body" if editor and line else editor
-        items.append({"text": f"{marker} ({where}): {problem['error']}", "href": href})
+        items.append(
+            {"text": f"{marker} ({where}): {problem['error']}", "href": href, "line": line}
+        )
     for problem in error.extra.get("citations", []):
         items.append(
             {
@@ -291,26 +295,43 @@ def _editor_context(request, form, article=None, preview=None) -> dict:
     }
 
 
+def _preview_response(request, form, article=None):
+    """The editor's "Preview": the preview pane alone for htmx (the text stays as typed,
+    unsaved), else the whole editor with the pane filled in."""
+    if not form.is_valid():
+        if not request.htmx:
+            return render(
+                request, "workflows/article_form.html", _editor_context(request, form, article)
+            )
+        # The fields' own messages are beside the fields, which htmx does not redraw.
+        problems = [
+            {
+                "text": f"{form[name].label}: {message}" if name in form.fields else message,
+                "href": f"#{form[name].id_for_label}" if name in form.fields else "#id_title",
+            }
+            for name, messages_ in form.errors.items()
+            for message in messages_
+        ]
+        return render(request, "workflows/_preview.html", {"preview_errors": problems}, status=400)
+    data = form.cleaned_data
+    preview = _preview(data["body"], data["audience"], data.get("intentional_citations"))
+    if request.htmx:
+        return render(request, "workflows/_preview.html", {"preview": preview})
+    context = _editor_context(request, form, article, preview)
+    return render(request, "workflows/article_form.html", context)
+
+
 @staff_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def article_create(request):
     """A new article: preview, or create it as a draft through ``article_create``."""
     roles = _roles(request.user)
     form = ArticleForm(request.POST or None, can_manage=roles["is_managing"])
+    if request.method == "POST" and "preview" in request.POST:
+        return _preview_response(request, form)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if "preview" in request.POST:
-            return render(
-                request,
-                "workflows/article_form.html",
-                _editor_context(
-                    request,
-                    form,
-                    preview=_preview(
-                        data["body"], data["audience"], data.get("intentional_citations")
-                    ),
-                ),
-            )
         try:
             article = services.article_create(
                 actor=request.user,
@@ -335,12 +356,15 @@ def article_create(request):
 
 @staff_required
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def article_edit(request, pk: int):
     """Edit the working copy: preview, or save a new revision through ``article_edit``."""
     article = _get_article(pk)
     roles = _roles(request.user)
     if not (roles["is_editor"] and article.status in TRANSITIONS["edit"].sources):
         # Offer no form that saving would refuse: say why, and what can be done instead.
+        if request.htmx:
+            return render(request, "workflows/_htmx_refusal.html", {"article": article}, status=409)
         return render(
             request,
             "workflows/article_locked.html",
@@ -349,15 +373,9 @@ def article_edit(request, pk: int):
         )
     if request.method == "POST":
         form = ArticleForm(request.POST, can_manage=roles["is_managing"])
+        if "preview" in request.POST:
+            return _preview_response(request, form, article)
         if form.is_valid():
-            if "preview" in request.POST:
-                preview = _preview(
-                    form.cleaned_data["body"],
-                    form.cleaned_data["audience"],
-                    form.cleaned_data.get("intentional_citations"),
-                )
-                context = _editor_context(request, form, article, preview)
-                return render(request, "workflows/article_form.html", context)
             changes = {
                 name: form.cleaned_data[name]
                 for name in (
@@ -586,6 +604,7 @@ def _library_context(request, import_form=None, report=None) -> dict:
         "status": status,
         "statuses": Source.Status.choices,
         "import_form": import_form or SourceImportForm(),
+        "lookup_form": SourceLookupForm(),
         "report": report,
         **_roles(request.user),
     }

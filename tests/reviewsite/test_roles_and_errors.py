@@ -23,6 +23,7 @@ from tests.helpers import (
     upload,
 )
 from workflows import urls as workspace_urls
+from workflows.models import Notification
 
 #: Reader-site pages that only editorial staff may open.
 STAFF_READER_PAGES = {"preview", "editorial-policy-edit"}
@@ -34,6 +35,8 @@ POST_ONLY = {
     "source-check": {},
     "article-assign": {},
     "figure-replace": {},
+    "notification-read": {"read": "1"},
+    "source-lookup": {},
 }
 
 
@@ -60,7 +63,11 @@ def test_a_superuser_opens_every_workspace_and_staff_reader_page(client, superus
     job = ImportJob.objects.create(created_by=superuser, filename="library.bib")
     # Which object each kind of route is given, most specific prefix first.
     figure = figure_upload(actor=editor, file=upload(image_bytes()), alt_text="A scan")
+    notification = Notification.objects.create(
+        dedupe_key="root-1", recipient=superuser, subject="Review overdue", body="."
+    )
     objects = [
+        ("notifications/", notification.pk),
         ("sources/imports/", job.pk),
         ("sources/", source.pk),
         ("figures/", figure.pk),

@@ -121,7 +121,8 @@ def test_picker_inserts_the_figure_marker_on_its_own_line(logged_in, editor):
     assert (
         f'data-marker="&#10;&#10;![Brain MRI with lesions](figure:{figure.pk})&#10;&#10;"' in page
     )
-    assert "figure-picker.js" in page and "<script>" not in page
+    assert "vendor/htmx.min.js" in page and "source-picker.js" in page
+    assert "<script>" not in page
 
 
 def test_outside_image_is_refused_at_save_in_the_workspace(logged_in, editor):

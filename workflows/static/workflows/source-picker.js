@@ -1,36 +1,33 @@
-// Source picker for the article editor: filter the list, insert a marker at the cursor.
+// Source and figure pickers of the article editor: "Insert" puts a marker at the cursor.
+// The search itself is htmx (the server answers the matching items), so the buttons are
+// handled by delegation and shown again in every redrawn list.
 // A separate file because the Content-Security-Policy forbids inline script.
 (function () {
   "use strict";
-
-  function body() {
-    return document.getElementById("id_body");
-  }
 
   function insertAtCursor(textarea, text) {
     var start = textarea.selectionStart, end = textarea.selectionEnd;
     textarea.value = textarea.value.slice(0, start) + text + textarea.value.slice(end);
     textarea.selectionStart = textarea.selectionEnd = start + text.length;
     textarea.focus();
+    // Let listeners (the line-number gutter) know the text changed.
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function showScripted(root) {
+    root.querySelectorAll(".js-only").forEach(function (el) { el.hidden = false; });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    var textarea = body();
+    var textarea = document.getElementById("id_body");
     if (!textarea) return;
-    document.querySelectorAll(".js-only").forEach(function (el) { el.hidden = false; });
-    document.querySelectorAll(".insert-marker").forEach(function (button) {
-      button.addEventListener("click", function () {
-        insertAtCursor(textarea, button.getAttribute("data-marker"));
-      });
+    showScripted(document);
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest(".insert-marker");
+      if (button) insertAtCursor(textarea, button.getAttribute("data-marker"));
     });
-    var filter = document.getElementById("source-filter");
-    if (filter) {
-      filter.addEventListener("input", function () {
-        var needle = filter.value.trim().toLowerCase();
-        document.querySelectorAll(".picker-item").forEach(function (item) {
-          item.hidden = needle !== "" && item.getAttribute("data-search").indexOf(needle) === -1;
-        });
-      });
-    }
+    document.addEventListener("htmx:afterSwap", function (event) {
+      showScripted(event.detail.target);
+    });
   });
 })();
