@@ -30,6 +30,11 @@ PINNED_ELSEWHERE = {
     "article-review": "test_workspace.py::test_review_page_and_article_list_queries_do_not_grow",
     "evidence-pack": "test_evidence.py::test_approvals_and_the_pack_take_constant_queries",
     "figure-list": "test_figures_workspace.py::test_figure_list_queries_are_pinned",
+    "source-picker": "test_htmx_workspace.py::test_source_picker_search_answers_the_matching_items"
+    "_for_htmx",
+    "figure-picker": "test_htmx_workspace.py::test_figure_picker_search_answers_the_matching_"
+    "figures_for_htmx",
+    "source-edit": "test_workspace_sources.py::test_an_editor_edits_a_source_in_the_workspace",
 }
 #: Routes that answer POST only (a form's target, then a redirect).
 POST_ONLY = {
@@ -39,6 +44,8 @@ POST_ONLY = {
     "source-status",
     "source-check",
     "figure-replace",
+    "notification-read",
+    "source-lookup",
 }
 #: Every GET route of the workspace this file pins.
 PINNED_HERE = {

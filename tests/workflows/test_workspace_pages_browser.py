@@ -30,6 +30,8 @@ POST_ONLY = {
     "source-status",
     "source-check",
     "figure-replace",
+    "notification-read",
+    "source-lookup",
 }
 
 
