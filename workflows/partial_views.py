@@ -25,7 +25,7 @@ from .templatetags.figures import PICKER_LIMIT
 from .views import _roles, staff_required
 
 #: How many results a picker search shows (the library pages list the rest).
-PICKER_RESULTS = 50
+PICKER_RESULTS = selectors.PICKER_RESULTS
 
 
 def _picker_query(request) -> tuple[str, list[str]]:
@@ -46,10 +46,8 @@ def _current_path(request) -> str:
 def source_picker(request):
     """Sources matching ``?q=`` by key, title, DOI, PMID or first author, with markers."""
     query, problems = _picker_query(request)
-    found = selectors.picker_sources(query=query, limit=PICKER_RESULTS + 1)
     context = {
-        "sources": found[:PICKER_RESULTS],
-        "more": len(found) > PICKER_RESULTS,
+        **selectors.picker_page(query=query),
         "query": query,
         "search_problems": problems,
         **_roles(request.user),

@@ -306,11 +306,22 @@ def workspace_article(*, pk: int) -> Article:
     return Article.objects.select_related(*_LIST_RELATED, "latest_revision__author").get(pk=pk)
 
 
-def picker_sources(*, query: str = "", limit: int = 500) -> list[Source]:
+#: How many sources the picker lists at once (in the editor, and per search).
+PICKER_RESULTS = 50
+
+
+def picker_sources(*, query: str = "", limit: int = PICKER_RESULTS) -> list[Source]:
     """Sources for the editor's picker: key, title, year and status only; ``query``
     searches them as the library page does (key, title, DOI, PMID, first author)."""
     sources = source_library(query=query)
     return list(sources.only("id", "key", "title", "issued", "status", "authors")[:limit])
+
+
+def picker_page(*, query: str = "") -> dict:
+    """The picker's first ``PICKER_RESULTS`` matches, and whether there are more (the
+    editor then says to type more: it never lists a whole library)."""
+    found = picker_sources(query=query, limit=PICKER_RESULTS + 1)
+    return {"sources": found[:PICKER_RESULTS], "more": len(found) > PICKER_RESULTS}
 
 
 def reviewer_rows(*, today=None) -> list[dict]:

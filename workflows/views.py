@@ -289,7 +289,7 @@ def _editor_context(request, form, article=None, preview=None) -> dict:
         "form": form,
         "article": article,
         "preview": preview,
-        "sources": selectors.picker_sources(),
+        **selectors.picker_page(),
         "requested_changes": selectors.requested_changes(article=article) if article else None,
         **_roles(request.user),
     }

@@ -331,3 +331,16 @@ def test_notification_list_shows_the_count_and_a_toggle_per_item(
     assert '<span id="unread-count">; 2 unread</span>' in page
     assert page.count('class="notification__toggle"') == 5
     assert "vendor/htmx.min.js" in page
+
+
+def test_the_editor_lists_the_first_picker_page_not_the_whole_library(
+    logged_in, editor, django_assert_max_num_queries
+):
+    # A library of thousands made every editor page 200 KB (500 sources in the picker).
+    factories.SourceFactory.create_batch(52, title="Library entry")
+    client = logged_in(editor)
+    with django_assert_max_num_queries(8):
+        page = client.get(reverse("workflows:article-create"))
+    text = page.content.decode()
+    assert text.count('class="picker-item"') == 50
+    assert "Showing the first 50; type more" in text
