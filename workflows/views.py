@@ -441,6 +441,8 @@ def _edit_conflict(request, article: Article, form: ArticleForm):
     kept = ArticleForm(data, can_manage=is_managing_editor(request.user))
     kept.is_valid()
     context = _editor_context(request, kept, article)
+    # Submit and withdraw act on the saved copy (theirs), not on the text in this form.
+    context["editor_actions"] = []
     context["conflict"] = {
         "revision": current,
         "author": current.author,

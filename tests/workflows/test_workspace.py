@@ -421,6 +421,9 @@ def test_an_edit_conflict_keeps_my_text_shows_theirs_and_lets_me_save_on_purpose
     assert "My addition." in page  # my text, back in the form
     assert "<ins>Their addition.</ins>" in page  # what they changed
     assert Article.objects.get(pk=article.pk).latest_revision.body.endswith("Their addition.")
+    # Submit would send their saved copy, not the text in my form: not offered until I save.
+    assert "Submit for review" not in page
+    assert "Save (or discard) your text first" in page
     # The form now carries the current version: saving again is a deliberate overwrite.
     current = Article.objects.get(pk=article.pk).etag
     assert f'value="{html.escape(current)}"' in page
