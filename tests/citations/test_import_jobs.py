@@ -221,7 +221,10 @@ def test_two_workers_running_one_job_at_once_store_it_once(editor, small_batches
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    assert sorted(outcomes) == ["busy", "done"]
+    # Overlapping runs: the second finds the job claimed ("busy"). On a loaded machine
+    # the first can finish before the second starts; it then finds it done ("skipped").
+    # Either way the job is run, and stored, once.
+    assert sorted(outcomes) in (["busy", "done"], ["done", "skipped"])
     job.refresh_from_db()
     assert (job.state, job.processed, job.report["created"]) == ("done", 150, 150)
     assert [line["index"] for line in job.report["entries"]] == list(range(1, 151))
