@@ -323,10 +323,13 @@ def _bibtex_people(fields: Mapping[str, Any], warnings: list[str]) -> list[dict]
     people = []
     for people_field in ("author", "editor"):
         names = fields.get(people_field) or []
-        if isinstance(names, str):
-            names = [names]
-        for person in names:
-            converted = _bibtex_person(person, people_field)
+        if type(names) is _Names:  # the fast path: names as written
+            converted_all = [dict(_cached_person(name, people_field)) for name in names]
+        else:
+            if isinstance(names, str):
+                names = [names]
+            converted_all = [_bibtex_person(person, people_field) for person in names]
+        for converted in converted_all:
             if converted.get("family") or converted.get("literal"):
                 people.append(converted)
     if any(p.get("literal") == "et al" for p in people):
@@ -405,6 +408,21 @@ def _block_steps() -> tuple[SplitNames, DecodeLatex, _Chain]:
     return SplitNames(), DecodeLatex(keep_math_mode=False), chain
 
 
+class _Names(list):
+    """The names of an author/editor field, as written: converted by _bibtex_people,
+    each distinct name once per file (a library repeats its authors)."""
+
+
+@functools.lru_cache(maxsize=16384)
+def _cached_name_parts(name: str) -> NameParts:
+    return _name_parts(name)
+
+
+@functools.lru_cache(maxsize=16384)
+def _cached_person(name: str, role: str) -> dict:
+    return _bibtex_person(_cached_name_parts(name), role)
+
+
 def _entry_fields(entry: Any) -> dict | None:
     """What the per-entry chain (NormalizeFieldKeys, RemoveEnclosing, MonthInt,
     SplitNames, DecodeLatex) makes of an entry's fields, as ``{name: value}``, in
@@ -413,7 +431,7 @@ def _entry_fields(entry: Any) -> dict | None:
     None for the rare entry that needs the chain itself: a field name repeated in
     another case (bibtexparser warns and keeps the last) or a name it cannot split.
     """
-    split, decode, _chain = _block_steps()
+    _split, decode, _chain = _block_steps()
     fields: dict = {}
     for f in entry.fields:
         name = f.key.lower()
@@ -436,10 +454,13 @@ def _entry_fields(entry: Any) -> dict | None:
             fields["month"] = number
     for name, value in fields.items():
         if name in _NAME_FIELDS:
+            people = _split_people(value) if value else []
             try:
-                fields[name] = split._transform_field_value(value)
+                for person in people:
+                    _cached_name_parts(person)  # what SplitNames would refuse
             except InvalidNameError:
                 return None
+            fields[name] = _Names(people)
         elif name in _READ_FIELDS and type(value) is str and _LATEX_MARKS.search(value):
             fields[name] = _decode_value(value, decode._transform_python_value_string)
     return fields
