@@ -440,9 +440,14 @@ def _entry_fields(entry: Any) -> dict | None:
         value = f.value.strip()
         if len(value) >= 2:
             first, last = value[0], value[-1]
-            if (first == "{" and last == "}" and _is_enclosed_in_braces(value)) or (
-                first == '"' and last == '"' and _is_enclosed_in_quotes(value)
-            ):
+            if first == "{" and last == "}":
+                inner = value[1:-1]
+                # RemoveEnclosing's own fast path for a plainly braced value, inlined.
+                if ("{" not in inner and "}" not in inner and not inner.endswith("\\")) or (
+                    ("{" in inner or "}" in inner) and _is_enclosed_in_braces(value)
+                ):
+                    value = inner
+            elif first == '"' and last == '"' and _is_enclosed_in_quotes(value):
                 value = value[1:-1]
         fields[name] = value
     month = fields.get("month")
