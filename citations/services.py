@@ -515,7 +515,7 @@ class _Library:
             for name, group in by_column.items():
                 same = Q(**{f"{name}__in": group})
                 condition |= same & ~Q(**{name: ""}) if name in ("doi", "pmid", "pmcid") else same
-            for source in Source.objects.filter(condition):
+            for source in Source.objects.filter(condition).order_by():  # sorted below
                 found.setdefault(source.pk, source)
         for pk in sorted(found):  # oldest first, as the signature lists want
             source = found[pk]
