@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, connections, models, transaction
 from django.db.models import Count, Q, QuerySet, Value
+from django.db.models.base import ModelState
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -180,9 +181,11 @@ def _checked_url(record: dict) -> tuple[dict, str | None]:
     the URL rule of ``identifiers.normalize_url`` holds however a source arrives.
     """
     try:
-        return {**record, "url": normalize_url(record.get("url"))}, None
+        url = normalize_url(record.get("url"))
     except InvalidIdentifier as exc:
         return {**record, "url": ""}, f"url dropped: {exc} (only http and https links are kept)"
+    # Most records' URL is already normal (or empty): keep the record itself, unchanged.
+    return (record, None) if url == record.get("url") else ({**record, "url": url}, None)
 
 
 def _apply_notice(source: Source, notice: dict | None) -> None:
@@ -239,15 +242,45 @@ def _send_status_changed(source: Source, old_status: str, actor) -> None:
 # --- create, edit, status ------------------------------------------------------------------
 
 
-def _new_source(record: dict, actor, evidence_type: str | None = None) -> Source:
-    source = Source(**{name: record[name] for name in RECORD_FIELDS})
+def _new_source(
+    record: dict, actor, evidence_type: str | None = None, *, signature: str | None = None
+) -> Source:
+    source = _bare_source({name: record[name] for name in RECORD_FIELDS})
     source.status = record.get("status") or Source.Status.ACTIVE
     if source.status != Source.Status.ACTIVE:
         _apply_notice(source, record.get("status_notice"))
         source.status_changed_at = timezone.now()
     source.evidence_type = evidence_type or record.get("evidence_type") or Source.EvidenceType.OTHER
-    source.title_signature = signature_of(record)
-    source.created_by = actor if actor is not None and actor.is_authenticated else None
+    source.title_signature = signature_of(record) if signature is None else signature
+    if actor is not None and actor.is_authenticated:
+        source.created_by = actor
+    return source
+
+
+@functools.cache
+def _source_defaults() -> tuple[dict, tuple[models.Field, ...]]:
+    """Each column's default (immutable ones), and the columns whose default is made per row."""
+    fixed, per_row = {}, []
+    for f in Source._meta.concrete_fields:
+        if f.has_default() and callable(f.default):
+            per_row.append(f)
+        else:
+            fixed[f.attname] = f.get_default()
+    return fixed, tuple(per_row)
+
+
+def _bare_source(values: dict) -> Source:
+    """``Source(**values)`` without ``Model.__init__``, which walks every field of every
+    instance (a fifth of storing a 10 MB import). The instance is the same: every column
+    set (the defaults, then ``values``), a fresh ``_state``; Source has no init signals."""
+    fixed, per_row = _source_defaults()
+    source = Source.__new__(Source)
+    state = source.__dict__
+    state.update(fixed)
+    for f in per_row:
+        state[f.attname] = f.get_default()
+    state["_state"] = ModelState()
+    state.update(values)
     return source
 
 
@@ -468,27 +501,54 @@ class _Library:
     by_signature: dict[str, list[Source]] = field(default_factory=dict)
     keys: set[str] = field(default_factory=set)
 
+    # Each record's signature, computed once (by the record's id: the batch holds them).
+    signatures: dict[int, str] = field(default_factory=dict)
+
+    def signature(self, record: dict) -> str:
+        """``signature_of(record)``, once per record of the batch."""
+        signature = self.signatures.get(id(record))
+        if signature is None:
+            signature = self.signatures[id(record)] = signature_of(record)
+        return signature
+
     @classmethod
     def for_records(cls, records: list[dict]) -> _Library:
-        """Fetch, in a few queries per 500 entries, every source sharing an identifier."""
+        """Fetch every source sharing an identifier, a signature or a key with the records.
+
+        One query per batch (a few for a huge batch on SQLite), each condition on an
+        indexed column; ``doi <> ''`` lets PostgreSQL use the partial unique indexes.
+        """
         library = cls()
         wanted = {
-            "doi": sorted({r["doi"] for r in records if r["doi"]}),
-            "pmid": sorted({r["pmid"] for r in records if r["pmid"]}),
-            "pmcid": sorted({r["pmcid"] for r in records if r["pmcid"]}),
-            "title_signature": sorted({s for r in records if (s := signature_of(r))}),
+            "doi": {r["doi"] for r in records if r["doi"]},
+            "pmid": {r["pmid"] for r in records if r["pmid"]},
+            "pmcid": {r["pmcid"] for r in records if r["pmcid"]},
+            "title_signature": {s for r in records if (s := library.signature(r))},
+            "key": {r["key"] for r in records},
         }
-        seen: dict[int, Source] = {}
-        for name, values in wanted.items():
-            for chunk in _chunks(values):
-                for source in Source.objects.filter(**{f"{name}__in": chunk}).order_by("pk"):
-                    library.add(seen.setdefault(source.pk, source))
-        for chunk in _chunks(sorted({r["key"] for r in records})):
-            library.keys.update(Source.objects.filter(key__in=chunk).values_list("key", flat=True))
+        chunk_size = max(_IN_CHUNK, _query_params() - 10)
+        values = [(name, value) for name, group in wanted.items() for value in sorted(group)]
+        found: dict[int, Source] = {}
+        for chunk in _chunks(values, chunk_size):
+            by_column: dict[str, list[str]] = {}
+            for name, value in chunk:
+                by_column.setdefault(name, []).append(value)
+            condition = Q()
+            for name, group in by_column.items():
+                same = Q(**{f"{name}__in": group})
+                condition |= same & ~Q(**{name: ""}) if name in ("doi", "pmid", "pmcid") else same
+            for source in Source.objects.filter(condition).order_by():  # sorted below
+                found.setdefault(source.pk, source)
+        for pk in sorted(found):  # oldest first, as the signature lists want
+            source = found[pk]
+            library.add(source)
         return library
 
     def add(self, source: Source) -> None:
-        """Index a source; for a signature, sources stay in the order seen (oldest first)."""
+        """Index a source; for a signature, sources stay in the order seen (oldest first).
+
+        Its key is taken too: a key in the file that the library has needs a suffix.
+        """
         for name, index in (("doi", self.by_doi), ("pmid", self.by_pmid), ("pmcid", self.by_pmcid)):
             value = getattr(source, name)
             if value:
@@ -513,7 +573,7 @@ class _Library:
             return self.by_doi[record["doi"]], "same DOI"
         if record["pmid"] and record["pmid"] in self.by_pmid:
             return self.by_pmid[record["pmid"]], "same PMID"
-        signature = signature_of(record)
+        signature = self.signature(record)
         # Same title, year and first author is one work only if it is the same kind of
         # work: a conference paper and its journal version are two sources. Two entries
         # both without a year match on title, first author and type (re-imports).
@@ -664,7 +724,7 @@ class _Importer:
         if key != record["key"]:
             notes.append(f"key {record['key']!r} is used by another source; stored as {key!r}")
             record = {**record, "key": key}
-        source = _new_source(record, self.actor)
+        source = _new_source(record, self.actor, signature=self.library.signature(record))
         self.library.add(source)
         self.pending.append(_Pending(entry, source, notes, len(self.report["entries"])))
         self._record(entry, "created", reason="; ".join(notes) or None)
@@ -756,14 +816,20 @@ def _insert_plan() -> tuple[list, str]:
     return fields, columns
 
 
-def _rows_per_statement(columns: int) -> int:
+def _query_params() -> int:
+    """How many parameters one statement may have on this connection."""
     limit = connection.features.max_query_params or 65535
     if connection.vendor == "sqlite":
         import sqlite3
 
+        connection.ensure_connection()
         with contextlib.suppress(AttributeError, sqlite3.Error):
             limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    return max(1, min(1000, limit // columns))
+    return limit
+
+
+def _rows_per_statement(columns: int) -> int:
+    return max(1, min(1000, _query_params() // columns))
 
 
 def _insert_sources(sources: list[Source]) -> None:

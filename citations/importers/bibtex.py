@@ -10,12 +10,14 @@ from typing import Any
 
 from bibtexparser import middlewares
 from bibtexparser.middlewares.middleware import BlockMiddleware, LibraryMiddleware
+from bibtexparser.middlewares.month import _LOWERCASE_FULL, _MONTH_ABBREV
 from bibtexparser.middlewares.names import (
+    InvalidNameError,
     NameParts,
     parse_single_name_into_parts,
     split_multiple_persons_names,
 )
-from bibtexparser.model import Block, Field
+from bibtexparser.model import Block, Entry, Field
 
 from citations.identifiers import URL_RE, doi_from_url
 
@@ -267,7 +269,7 @@ def _middlewares(chunk: str | None = None) -> list:
     needed = {
         ResolveConcatenation: "#" in chunk,
         middlewares.ResolveStringReferencesMiddleware: bool(_STRING_BLOCK.search(chunk)),
-        InheritCrossref: bool(_CROSSREF.search(chunk)),
+        InheritCrossref: _has_crossref(chunk),
     }
     stack = [step for step in stack if needed.get(type(step), True)]
     chained: list = []
@@ -321,10 +323,13 @@ def _bibtex_people(fields: Mapping[str, Any], warnings: list[str]) -> list[dict]
     people = []
     for people_field in ("author", "editor"):
         names = fields.get(people_field) or []
-        if isinstance(names, str):
-            names = [names]
-        for person in names:
-            converted = _bibtex_person(person, people_field)
+        if type(names) is _Names:  # the fast path: names as written
+            converted_all = [dict(_cached_person(name, people_field)) for name in names]
+        else:
+            if isinstance(names, str):
+                names = [names]
+            converted_all = [_bibtex_person(person, people_field) for person in names]
+        for converted in converted_all:
             if converted.get("family") or converted.get("literal"):
                 people.append(converted)
     if any(p.get("literal") == "et al" for p in people):
@@ -343,8 +348,9 @@ def _bibtex_issued(fields: Mapping[str, Any]) -> str:
     return issued
 
 
-def _bibtex_record(entry: Any) -> tuple[dict, list[str]]:
-    fields = {f.key.lower(): f.value for f in entry.fields}
+def _bibtex_record(entry: Any, fields: dict | None = None) -> tuple[dict, list[str]]:
+    if fields is None:
+        fields = {f.key.lower(): f.value for f in entry.fields}
     warnings: list[str] = []
     etype = entry.entry_type.lower()
     authors = _bibtex_people(fields, warnings)
@@ -386,11 +392,96 @@ def _bibtex_record(entry: Any) -> tuple[dict, list[str]]:
     return record, warnings
 
 
+_MONTHS = {
+    **{name: n for n, name in enumerate(_MONTH_ABBREV, 1)},
+    **{name: n for n, name in enumerate(_LOWERCASE_FULL, 1)},
+}
+_NAME_FIELDS = frozenset(("author", "editor", "translator"))
+_is_enclosed_in_braces = middlewares.RemoveEnclosingMiddleware._is_enclosed_in_braces
+_is_enclosed_in_quotes = middlewares.RemoveEnclosingMiddleware._is_enclosed_in_quotes
+
+
+@functools.lru_cache(maxsize=1)
+def _block_steps() -> tuple[SplitNames, DecodeLatex, _Chain]:
+    """Our name splitter and LaTeX decoder, and the whole per-entry chain (the slow path)."""
+    chain = next(step for step in _middlewares("") if isinstance(step, _Chain))
+    return SplitNames(), DecodeLatex(keep_math_mode=False), chain
+
+
+class _Names(list):
+    """The names of an author/editor field, as written: converted by _bibtex_people,
+    each distinct name once per file (a library repeats its authors)."""
+
+
+@functools.lru_cache(maxsize=16384)
+def _cached_name_parts(name: str) -> NameParts:
+    return _name_parts(name)
+
+
+@functools.lru_cache(maxsize=16384)
+def _cached_person(name: str, role: str) -> dict:
+    return _bibtex_person(_cached_name_parts(name), role)
+
+
+def _entry_fields(entry: Any) -> dict | None:
+    """What the per-entry chain (NormalizeFieldKeys, RemoveEnclosing, MonthInt,
+    SplitNames, DecodeLatex) makes of an entry's fields, as ``{name: value}``, in
+    one pass and without rewriting bibtexparser's Field objects.
+
+    None for the rare entry that needs the chain itself: a field name repeated in
+    another case (bibtexparser warns and keeps the last) or a name it cannot split.
+    """
+    _split, decode, _chain = _block_steps()
+    fields: dict = {}
+    for f in entry.fields:
+        name = f.key.lower()
+        if name in fields:
+            return None
+        value = f.value.strip()
+        if len(value) >= 2:
+            first, last = value[0], value[-1]
+            if first == "{" and last == "}":
+                inner = value[1:-1]
+                # RemoveEnclosing's own fast path for a plainly braced value, inlined.
+                if ("{" not in inner and "}" not in inner and not inner.endswith("\\")) or (
+                    ("{" in inner or "}" in inner) and _is_enclosed_in_braces(value)
+                ):
+                    value = inner
+            elif first == '"' and last == '"' and _is_enclosed_in_quotes(value):
+                value = value[1:-1]
+        fields[name] = value
+    month = fields.get("month")
+    if month is not None:
+        number = _MONTHS.get(month.lower())
+        if number is None and month.isascii() and month.isdigit() and 1 <= int(month) <= 12:
+            number = int(month)
+        if number is not None:
+            fields["month"] = number
+    for name, value in fields.items():
+        if name in _NAME_FIELDS:
+            people = _split_people(value) if value else []
+            try:
+                for person in people:
+                    _cached_name_parts(person)  # what SplitNames would refuse
+            except InvalidNameError:
+                return None
+            fields[name] = _Names(people)
+        elif name in _READ_FIELDS and type(value) is str and _LATEX_MARKS.search(value):
+            fields[name] = _decode_value(value, decode._transform_python_value_string)
+    return fields
+
+
 #: Entries parsed at a time: bounds the memory a 10 MB file needs.
 BATCH_SIZE = 2000
 _BLOCK_START = re.compile(r"^[ \t]*@", re.M)
 _ENTRY_HEAD = re.compile(r"\s*@\s*(\w+)\s*[{(]\s*([^,\s{}()]*)")
 _CROSSREF = re.compile(r"\b(?:crossref|xref)\s*=\s*[{\"]?\s*([^,\s{}\"]+)", re.I)
+
+
+def _has_crossref(text: str) -> bool:
+    """``_CROSSREF.search(text)``; a substring test first, since the regex scans slowly."""
+    lowered = text.lower()
+    return ("crossref" in lowered or "xref" in lowered) and bool(_CROSSREF.search(text))
 
 
 def count_bibtex(text: str) -> int:
@@ -414,7 +505,8 @@ def _chunks(text: str, size: int) -> Iterator[tuple[str, int, int]]:
         yield text, 0, 0
         return
     bounds = list(zip([0, *starts], [*starts, len(text)], strict=True))
-    strings, parents, wanted = [], {}, {m.group(1).lower() for m in _CROSSREF.finditer(text)}
+    wanted = {m.group(1).lower() for m in _CROSSREF.finditer(text)} if _has_crossref(text) else ()
+    strings, parents = [], {}
     body: list[tuple[int, int, str]] = []  # (start, end, lower-cased key or "")
     for start, end in bounds:
         if start == end:
@@ -462,8 +554,11 @@ def iter_bibtex(text: str, size: int | None = None) -> Iterator[list[ParsedEntry
 
     seen, index = SeenInFile(), 0
     for chunk, prefix_lines, first_line in _chunks(text, size):
+        stack = _middlewares(chunk)
+        # Only the per-entry chain: it runs in _block_entry, one pass per entry.
+        fast = len(stack) == 1 and isinstance(stack[0], _Chain)
         try:
-            library = bibtexparser.parse_string(chunk, parse_stack=_middlewares(chunk))
+            library = bibtexparser.parse_string(chunk, parse_stack=[] if fast else stack)
         except Exception as exc:  # noqa: BLE001 - unreadable; report, don't raise
             yield [ParsedEntry(0, "", None, f"could not parse BibTeX file: {exc}")]
             return
@@ -471,7 +566,9 @@ def iter_bibtex(text: str, size: int | None = None) -> Iterator[list[ParsedEntry
         for block in library.blocks:
             if block.start_line < prefix_lines:
                 continue  # a macro or parent repeated from elsewhere in the file
-            entry = _block_entry(block, index + len(raw) + 1, first_line - prefix_lines)
+            entry = _block_entry(
+                block, index + len(raw) + 1, first_line - prefix_lines, fast=fast, library=library
+            )
             if entry is not None:
                 raw.append(entry)
         index += len(raw)
@@ -486,8 +583,19 @@ def parse_bibtex(text: str) -> list[ParsedEntry]:
     return [entry for batch in iter_bibtex(text) for entry in batch]
 
 
-def _block_entry(block: Any, index: int, line_offset: int = 0) -> RawEntry | None:
-    """The raw entry for one bibtexparser block; None for comments, @string and the like."""
+def _block_entry(
+    block: Any, index: int, line_offset: int = 0, *, fast: bool = False, library: Any = None
+) -> RawEntry | None:
+    """The raw entry for one bibtexparser block; None for comments, @string and the like.
+
+    ``fast``: the block comes straight from the splitter; the per-entry chain is applied
+    here (by :func:`_entry_fields`, or by the chain itself for the rare entry it cannot).
+    """
+    fields = None
+    if fast and type(block) is Entry:
+        fields = _entry_fields(block)
+        if fields is None:
+            block = _block_steps()[2].transform_block(block, library)
     kind = type(block).__name__
     line = block.start_line + 1 + line_offset
     if kind == "DuplicateBlockKeyBlock":
@@ -512,7 +620,7 @@ def _block_entry(block: Any, index: int, line_offset: int = 0) -> RawEntry | Non
     if kind != "Entry":
         return None
     try:
-        record, warnings = _bibtex_record(block)
+        record, warnings = _bibtex_record(block, fields)
     except Exception as exc:  # noqa: BLE001 - one odd entry must not stop the rest
         return RawEntry.refused(index, block.key, f"could not read entry: {exc}")
     return RawEntry(index, block.key, record, None, warnings)

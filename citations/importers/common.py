@@ -176,8 +176,14 @@ def finalize_record(raw: Mapping[str, Any], *, nul_free: bool = False) -> dict:
     if nul:
         raise ValueError(f"{nul} contains a NUL byte (\\x00); the entry is refused")
     record = blank_record()
+    get = raw.get
     for name in _STRING_FIELDS:
-        record[name] = clean(raw.get(name))
+        value = get(name)
+        # clean() inlined for the common cases (missing, a string): 14 fields per entry.
+        if value is None:
+            record[name] = ""
+        else:
+            record[name] = " ".join(value.split()) if type(value) is str else clean(value)
     record["type"] = record["type"] or "article-journal"
     record["authors"] = _clean_authors(raw.get("authors") or [])
     record["issued"] = normalize_issued(raw.get("issued"))
@@ -212,17 +218,22 @@ def _clean_authors(people: Iterable[Any]) -> list[dict]:
     for author in people:
         if not isinstance(author, Mapping):
             continue
-        if clean(author.get("literal")):
-            name = {"literal": clean(author.get("literal"))}
-        elif clean(author.get("family")):
-            name = {"family": clean(author["family"]), "given": clean(author.get("given"))}
-        elif clean(author.get("given")):
-            # A single-word name ("Plato") arrives as given only; family is what renders.
-            name = {"family": clean(author["given"]), "given": ""}
+        # Each part cleaned once (a 10 MB file has a hundred thousand names).
+        literal = clean(author.get("literal"))
+        if literal:
+            name = {"literal": literal}
         else:
-            continue
-        if clean(author.get("suffix")) and "family" in name:
-            name["suffix"] = clean(author["suffix"]).rstrip(".")  # AMA: "King ML Jr"
+            family, given = clean(author.get("family")), clean(author.get("given"))
+            if family:
+                name = {"family": family, "given": given}
+            elif given:
+                # A single-word name ("Plato") arrives as given only; family is what renders.
+                name = {"family": given, "given": ""}
+            else:
+                continue
+            suffix = author.get("suffix")
+            if suffix and (suffix := clean(suffix)):
+                name["suffix"] = suffix.rstrip(".")  # AMA: "King ML Jr"
         if author.get("role") == "editor":
             name["role"] = "editor"
         authors.append(name)
