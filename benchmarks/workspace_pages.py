@@ -36,16 +36,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Routes that answer only POST (forms' targets): nothing to time as a page.
-POST_ONLY = {
-    "article-assign",
-    "article-action",
-    "source-import",
-    "source-status",
-    "source-check",
-    "figure-replace",
-}
-
 
 def pages(seeded, figure_id: int) -> list[tuple[str, str, object, list]]:
     """(label, route, user, args) for every GET page of workflows.urls, by role."""
@@ -86,7 +76,7 @@ def check_every_route_is_covered(listed: list) -> None:
 
     routes = {p.name for p in urls.urlpatterns}
     covered = {route for _, route, _, _ in listed}
-    missing = routes - covered - POST_ONLY
+    missing = routes - covered - urls.POST_ONLY
     if missing:
         raise SystemExit(f"workspace routes with no page in this benchmark: {sorted(missing)}")
 

@@ -46,6 +46,17 @@ def _end_stray_database_sessions(django_db_setup, django_db_blocker):
         )
 
 
+@pytest.fixture
+def logged_in(client):
+    """``logged_in(user)``: the test client, signed in as ``user`` (no password check)."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2 is deliberately slow; the tests create hundreds of users.

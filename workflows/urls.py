@@ -5,6 +5,23 @@ from django.urls import path
 from . import figure_views, partial_views, source_views, views
 
 app_name = "workflows"
+
+#: Routes that answer only POST (forms' targets, then a redirect or an htmx fragment).
+#: Whatever walks the workspace's pages (the page walk, the query pins, the benchmark)
+#: skips these; a route added here must refuse GET (tests/reviewsite/test_roles_and_errors).
+POST_ONLY = frozenset(
+    {
+        "article-action",
+        "article-assign",
+        "source-import",
+        "source-status",
+        "source-check",
+        "source-lookup",
+        "figure-replace",
+        "notification-read",
+    }
+)
+
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("pipeline/", views.pipeline, name="pipeline"),

@@ -27,8 +27,9 @@ from workflows.models import Notification
 
 #: Reader-site pages that only editorial staff may open.
 STAFF_READER_PAGES = {"preview", "editorial-policy-edit"}
-#: Workspace routes that accept only POST, with a form a superuser may send.
-POST_ONLY = {
+#: Workspace routes that accept only POST (workflows.urls.POST_ONLY), with a form a
+#: superuser may send.
+POST_FORMS = {
     "article-action": {"comment": "Checked.", "confirm": "on"},
     "source-import": {},
     "source-status": {"status": "corrected", "reason": "Erratum published."},
@@ -79,6 +80,7 @@ def test_a_superuser_opens_every_workspace_and_staff_reader_page(client, superus
         (p.name, "workflows") for p in workspace_urls.urlpatterns if isinstance(p, URLPattern)
     ] + [(name, "articles") for name in sorted(STAFF_READER_PAGES)]
     assert len(routes) >= 12
+    assert set(POST_FORMS) == workspace_urls.POST_ONLY
     for name, namespace in routes:
         kwargs = {}
         pattern = str(next(p.pattern for p in _patterns(namespace) if p.name == name))
@@ -87,8 +89,9 @@ def test_a_superuser_opens_every_workspace_and_staff_reader_page(client, superus
         if "<slug:action>" in pattern:
             kwargs["action"] = "archive"
         url = reverse(f"{namespace}:{name}", kwargs=kwargs)
-        if name in POST_ONLY:
-            response = client.post(url, POST_ONLY[name])
+        if namespace == "workflows" and name in workspace_urls.POST_ONLY:
+            assert client.get(url).status_code == 405, url  # POST-only means it
+            response = client.post(url, POST_FORMS[name])
             assert response.status_code in (200, 302, 400), (url, response.status_code)
         else:
             response = client.get(url)

@@ -11,15 +11,6 @@ from tests.helpers import image_bytes, make_article, upload
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def logged_in(client):
-    def login(user):
-        client.force_login(user)
-        return client
-
-    return login
-
-
 def _figure(actor, **words) -> Figure:
     words.setdefault("alt_text", "Brain MRI with lesions")
     return figure_upload(actor=actor, file=upload(image_bytes("PNG", (1000, 600))), **words)

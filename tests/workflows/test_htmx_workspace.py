@@ -24,15 +24,6 @@ def _templates(response) -> list[str]:
     return [t.name for t in response.templates if t.name]
 
 
-@pytest.fixture
-def logged_in(client):
-    def login(user):
-        client.force_login(user)
-        return client
-
-    return login
-
-
 def _form(article: Article | None = None, **changes) -> dict:
     data = {"title": "Relapsing MS", "summary": "", "body": "Text.", "audience": "general"}
     if article is not None:

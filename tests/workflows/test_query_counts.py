@@ -36,17 +36,7 @@ PINNED_ELSEWHERE = {
     "figures_for_htmx",
     "source-edit": "test_workspace_sources.py::test_an_editor_edits_a_source_in_the_workspace",
 }
-#: Routes that answer POST only (a form's target, then a redirect).
-POST_ONLY = {
-    "article-assign",
-    "article-action",
-    "source-import",
-    "source-status",
-    "source-check",
-    "figure-replace",
-    "notification-read",
-    "source-lookup",
-}
+POST_ONLY = workspace_urls.POST_ONLY
 #: Every GET route of the workspace this file pins.
 PINNED_HERE = {
     "dashboard",

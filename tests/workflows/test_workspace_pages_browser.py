@@ -23,16 +23,7 @@ from workflows import urls as workspace_urls
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 #: Routes that answer only POST; the journeys drive them through their forms.
-POST_ONLY = {
-    "article-action",
-    "article-assign",
-    "source-import",
-    "source-status",
-    "source-check",
-    "figure-replace",
-    "notification-read",
-    "source-lookup",
-}
+POST_ONLY = workspace_urls.POST_ONLY
 
 
 def _workspace(editor, reviewer, root) -> dict:

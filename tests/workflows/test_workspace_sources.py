@@ -26,15 +26,6 @@ def lookup_on(settings, replay_server):  # noqa: F811
     return settings
 
 
-@pytest.fixture
-def logged_in(client):
-    def login(user):
-        client.force_login(user)
-        return client
-
-    return login
-
-
 LOOKUP = reverse("workflows:source-lookup")
 
 
