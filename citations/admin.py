@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from articles.admin import ReadOnlyAdmin
+
 from .models import ImportJob, Source, SourceCheck, SourceStatusEvent
 
 
@@ -43,7 +45,7 @@ class SourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(SourceStatusEvent)
-class SourceStatusEventAdmin(admin.ModelAdmin):
+class SourceStatusEventAdmin(ReadOnlyAdmin):
     """Append-only history of source status changes: viewable, never edited."""
 
     list_display = ("source", "from_status", "to_status", "actor", "at")
@@ -51,18 +53,9 @@ class SourceStatusEventAdmin(admin.ModelAdmin):
     search_fields = ("source__key", "source__title", "reason")
     list_select_related = ("source", "actor")
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(SourceCheck)
-class SourceCheckAdmin(admin.ModelAdmin):
+class SourceCheckAdmin(ReadOnlyAdmin):
     """What the integrity watch was told by each registry: viewable, never edited."""
 
     list_display = ("source", "registry", "outcome", "found_status", "checked_at")
@@ -70,18 +63,9 @@ class SourceCheckAdmin(admin.ModelAdmin):
     search_fields = ("source__key", "source__doi", "source__pmid", "notice_doi", "detail")
     list_select_related = ("source",)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(ReadOnlyAdmin):
     """Background imports and their progress: who, which file, how far. Read-only: a job
     is changed only by its run (the uploaded bytes and the report are not shown)."""
 
@@ -104,12 +88,3 @@ class ImportJobAdmin(admin.ModelAdmin):
     @admin.display(description="processed / total")
     def progress(self, job: ImportJob) -> str:
         return f"{job.processed:,} / {job.total:,}"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
