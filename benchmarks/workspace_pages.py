@@ -63,9 +63,12 @@ def pages(seeded, figure_id: int) -> list[tuple[str, str, object, list]]:
         ("sources list", "source-library", editor, []),
         ("import job", "import-job", editor, [seeded.import_job_id]),
         ("source detail", "source-detail", editor, [source]),
+        ("source edit form", "source-edit", editor, [source]),
+        ("source picker (no script)", "source-picker", editor, []),
         ("figures", "figure-list", editor, []),
         ("new figure form", "figure-create", editor, []),
         ("figure detail", "figure-detail", editor, [figure_id]),
+        ("figure picker (no script)", "figure-picker", editor, []),
         # Not under /workspace/ but a staff page of the workspace: the rendered preview.
         ("preview (reader layout)", "articles:preview", owner, [draft]),
     ]
