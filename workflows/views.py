@@ -6,6 +6,7 @@ input, calls one service and shows what it said (including its refusals).
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 
 from django.conf import settings
@@ -118,6 +119,43 @@ def _error_messages(error: DomainError | ValidationError | PermissionDenied) -> 
             ]
         return list(error.messages)
     return [str(error) or "You may not do this."]
+
+
+_LINE_MESSAGE = re.compile(r"^Line (\d+)\b", re.IGNORECASE)
+
+
+def _save_refusal(form, error) -> list[dict]:
+    """A refused save: each message on its field (a body problem with its line), and the
+    summary for the top of the page with links to the field and line."""
+    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+        for field, field_messages in error.message_dict.items():
+            for message in field_messages:
+                form.add_error(field if field in form.fields else None, message)
+        return _field_error_summary(form)
+    for message in _error_messages(error):
+        form.add_error(None, message)
+    return []
+
+
+def _field_error_summary(form) -> list[dict]:
+    """The form's field errors as summary items linking to the field (and to the body's
+    line when a message names one)."""
+    items = []
+    for name, field_errors in form.errors.items():
+        if name == "__all__" or name not in form.fields:
+            continue
+        label = form.fields[name].label or name.replace("_", " ").capitalize()
+        for message in field_errors:
+            line = _LINE_MESSAGE.match(message)
+            href = f"?line={line.group(1)}#id_{name}" if line else f"#id_{name}"
+            items.append(
+                {
+                    "text": f"{label}: {message}",
+                    "href": href,
+                    "line": int(line.group(1)) if line else None,
+                }
+            )
+    return items
 
 
 # --- dashboard and lists ----------------------------------------------------------------
@@ -330,6 +368,7 @@ def article_create(request):
     form = ArticleForm(request.POST or None, can_manage=roles["is_managing"])
     if request.method == "POST" and "preview" in request.POST:
         return _preview_response(request, form)
+    summary = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -346,12 +385,14 @@ def article_create(request):
                 required_approvals=data.get("required_approvals") or 1,
             )
         except (DomainError, ValidationError, PermissionDenied) as error:
-            for message in _error_messages(error):
-                form.add_error(None, message)
+            summary = _save_refusal(form, error)
         else:
             messages.success(request, f"Draft “{article.title}” created.")
             return redirect("workflows:article-edit", pk=article.pk)
-    return render(request, "workflows/article_form.html", _editor_context(request, form))
+    context = _editor_context(request, form)
+    if form.is_bound:
+        context["error_summary"] = summary or _field_error_summary(form)
+    return render(request, "workflows/article_form.html", context)
 
 
 @staff_required
@@ -401,10 +442,10 @@ def article_edit(request, pk: int):
             except errors.PreconditionFailed:
                 return _edit_conflict(request, article, form)
             except (DomainError, ValidationError, PermissionDenied) as error:
-                for message in _error_messages(error):
-                    form.add_error(None, message)
+                summary = _save_refusal(form, error)
                 status = status_for(error)
                 context = _editor_context(request, form, article)
+                context["error_summary"] = summary
                 return render(request, "workflows/article_form.html", context, status=status)
             if saved.version == article.version:
                 messages.info(request, "Nothing changed, so no new revision was made.")

@@ -132,13 +132,18 @@ def test_outside_image_is_refused_at_save_in_the_workspace(logged_in, editor):
     assert response.status_code == 400
     page = response.content.decode()
     assert "Line 3" in page and "Upload it under Figures" in page
+    # Summarised at the top, with a link that takes the caret to line 3 of the body.
+    summary = page[page.index('class="error-summary"') :]
+    assert 'href="?line=3#id_body" data-line="3">Body: Line 3: the image' in summary
     assert Article.objects.get().revisions.count() == 1
 
     response = client.post(
         reverse("workflows:article-create"),
         {"title": "New", "body": "<img src=x>", "audience": "general", "save": "1"},
     )
-    assert "is not on this site" in response.content.decode()
+    page = response.content.decode()
+    assert 'class="error-summary"' in page and "is not on this site" in page
+    assert 'data-line="1"' in page
     assert Article.objects.count() == 1
 
 
