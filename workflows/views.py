@@ -467,7 +467,10 @@ def article_edit(request, pk: int):
             "etag": article.etag,
         }
         form = ArticleForm(initial=initial, can_manage=roles["is_managing"])
-    return render(request, "workflows/article_form.html", _editor_context(request, form, article))
+    context = _editor_context(request, form, article)
+    if form.is_bound:  # an invalid form: summarised at the top, as a refused save is
+        context["error_summary"] = _field_error_summary(form)
+    return render(request, "workflows/article_form.html", context)
 
 
 def _edit_conflict(request, article: Article, form: ArticleForm):

@@ -224,3 +224,14 @@ def test_replacing_through_the_workspace(logged_in, editor):
     assert response.status_code == 302
     figure.refresh_from_db()
     assert figure.file_hash != old_hash and figure.media_type == "image/jpeg"
+
+
+def test_an_invalid_edit_is_summarised_at_the_top_with_a_link_to_the_field(logged_in, editor):
+    article = make_article(editor=editor)
+    response = logged_in(editor).post(
+        reverse("workflows:article-edit", args=[article.pk]),
+        {"title": "", "body": "Text.", "audience": "general", "etag": article.etag, "save": "1"},
+    )
+    page = response.content.decode()
+    summary = page[page.index('class="error-summary"') :]
+    assert '<a href="#id_title">Title: This field is required.</a>' in summary
