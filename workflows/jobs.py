@@ -359,21 +359,25 @@ def _flag_stale_in_one_statement(now: datetime, *, report: bool) -> SweepResult:
     )
     old_sql, old_params = old.query.sql_with_params()
     comments = _sweep_comments()
-    kinds = [
-        (f"flag:{OVERDUE}", "over", True),
-        (f"unflag:{OVERDUE}", "over", False),
-        (f"flag:{DUE_SOON}", "soon", True),
-        (f"unflag:{DUE_SOON}", "soon", False),
+    # Per flag: the actions and comments for (set, cleared), chosen by a CASE.
+    kind_params = [
+        value
+        for flag in (OVERDUE, DUE_SOON)
+        for value in (
+            f"flag:{flag}",
+            f"unflag:{flag}",
+            comments[f"flag:{flag}"],
+            comments[f"unflag:{flag}"],
+        )
     ]
-    kind_values = ", ".join(["(%s, %s, %s, %s)"] * len(kinds))
-    kind_params = [v for action, col, on in kinds for v in (action, comments[action], col, on)]
     article = connection.ops.quote_name(Article._meta.db_table)
     audit = connection.ops.quote_name(AuditEvent._meta.db_table)
     revision = connection.ops.quote_name(
         Article._meta.get_field("live_revision").related_model._meta.db_table
     )
     assignment = connection.ops.quote_name(ReviewAssignment._meta.db_table)
-    window = "PARTITION BY recipient, a_kind"
+    actor_type = AuditEvent._meta.get_field("actor").db_type(connection)
+    window = "PARTITION BY recipient, is_over"
     sql = f"""
         WITH old AS ({old_sql}),
         changed AS (
@@ -387,39 +391,44 @@ def _flag_stale_in_one_statement(now: datetime, *, report: bool) -> SweepResult:
                 old.new_over, old.new_soon
         ),
         audit AS (
+            -- One scan of the changed rows per flag; the CASE picks set or cleared.
             INSERT INTO {audit} (article_id, revision_id, actor_id, action, from_status,
                 to_status, comment, refused, reason, at)
-            SELECT c.id, c.live_revision_id, NULL, k.action, c.status, c.status, k.comment,
-                false, '', %s
-            FROM changed AS c
-            JOIN (VALUES {kind_values}) AS k(action, comment, col, flagged)
-              ON (k.col = 'over' AND c.was_over <> c.new_over AND c.new_over = k.flagged)
-              OR (k.col = 'soon' AND c.was_soon <> c.new_soon AND c.new_soon = k.flagged)
+            SELECT c.id, c.live_revision_id, NULL::{actor_type},
+                CASE WHEN c.new_over THEN %s ELSE %s END, c.status, c.status,
+                CASE WHEN c.new_over THEN %s ELSE %s END, false, '', %s
+            FROM changed AS c WHERE c.was_over <> c.new_over
+            UNION ALL
+            SELECT c.id, c.live_revision_id, NULL::{actor_type},
+                CASE WHEN c.new_soon THEN %s ELSE %s END, c.status, c.status,
+                CASE WHEN c.new_soon THEN %s ELSE %s END, false, '', %s
+            FROM changed AS c WHERE c.was_soon <> c.new_soon
             RETURNING article_id, action
         ),
         newly AS (
             SELECT c.id, c.owner_id, c.last_reviewed_by_id, c.next_review_due,
-                CASE WHEN c.next_review_due <= %s THEN %s ELSE %s END AS a_kind
+                c.next_review_due <= %s AS is_over
             FROM changed AS c
             WHERE (c.new_over AND NOT c.was_over) OR (c.new_soon AND NOT c.was_soon)
         ),
         recipients AS (
-            SELECT DISTINCT recipient, a_id, a_due, a_kind FROM (
-                SELECT owner_id AS recipient, id AS a_id, next_review_due AS a_due, a_kind
-                FROM newly
-                UNION ALL
-                SELECT ra.reviewer_id, n.id, n.next_review_due, n.a_kind
-                FROM newly AS n JOIN {assignment} AS ra ON ra.article_id = n.id
-                UNION ALL
-                SELECT n.last_reviewed_by_id, n.id, n.next_review_due, n.a_kind
-                FROM newly AS n
-                WHERE n.last_reviewed_by_id IS NOT NULL AND NOT EXISTS (
-                    SELECT 1 FROM {assignment} AS ra2 WHERE ra2.article_id = n.id
-                )
-            ) AS u
+            -- Each (recipient, article) once without a DISTINCT: a reviewer who owns
+            -- the article is told as its owner (assignments are unique per reviewer).
+            SELECT owner_id AS recipient, id AS a_id, next_review_due AS a_due, is_over
+            FROM newly
+            UNION ALL
+            SELECT ra.reviewer_id, n.id, n.next_review_due, n.is_over
+            FROM newly AS n JOIN {assignment} AS ra ON ra.article_id = n.id
+            WHERE ra.reviewer_id <> n.owner_id
+            UNION ALL
+            SELECT n.last_reviewed_by_id, n.id, n.next_review_due, n.is_over
+            FROM newly AS n
+            WHERE n.last_reviewed_by_id <> n.owner_id AND NOT EXISTS (
+                SELECT 1 FROM {assignment} AS ra2 WHERE ra2.article_id = n.id
+            )
         ),
         digests AS (
-            SELECT recipient, a_id, a_due, a_kind, n, id_sum, first_due, last_due
+            SELECT recipient, a_id, a_due, is_over, n, id_sum, first_due, last_due
             FROM (
                 SELECT d.*,
                     ROW_NUMBER() OVER ({window} ORDER BY a_id) AS rn,
@@ -445,22 +454,27 @@ def _flag_stale_in_one_statement(now: datetime, *, report: bool) -> SweepResult:
             WHERE %s
         ) AS s WHERE rn <= %s
         UNION ALL
-        SELECT 'digest', d.a_kind, d.n, d.recipient, COALESCE(v.title, a.slug), d.a_due,
-            d.a_id, d.id_sum, d.first_due, d.last_due
-            FROM digests AS d JOIN {article} AS a ON a.id = d.a_id
-            LEFT JOIN {revision} AS v ON v.id = a.live_revision_id
+        -- The title by primary key for the listed rows only (a join here had the
+        -- planner hash the whole article table for a few hundred rows).
+        SELECT 'digest', CASE WHEN d.is_over THEN %s ELSE %s END, d.n, d.recipient,
+            (SELECT COALESCE(v.title, a.slug) FROM {article} AS a
+             LEFT JOIN {revision} AS v ON v.id = a.live_revision_id WHERE a.id = d.a_id),
+            d.a_due, d.a_id, d.id_sum, d.first_due, d.last_due
+            FROM digests AS d
     """  # noqa: S608 - the inner SQL is compiled by the ORM; values are parameters
     params = [
         *old_params,
-        now,
-        now,
-        *kind_params,
-        now,
-        OVERDUE,
-        DUE_SOON,
+        now,  # updated_at
+        *kind_params[0:4],
+        now,  # the overdue events' time
+        *kind_params[4:8],
+        now,  # the due-soon events' time
+        now,  # overdue or due soon, for the digests
         DIGEST_LIST_LIMIT,
         report,
         REPORT_LIMIT,
+        OVERDUE,
+        DUE_SOON,
     ]
     with connection.cursor() as cursor:
         # The digests sort every newly flagged article per recipient: in memory, not in

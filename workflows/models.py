@@ -9,17 +9,36 @@ from articles.models import AppendOnlyQuerySet, Article, ArticleRevision
 class AuditEvent(models.Model):
     """Append-only: one row per transition and per refused attempt."""
 
-    # No index of its own: audit_article_at_idx (article, at) serves every lookup by
-    # article, and one index fewer is one less write per audit row (the sweep writes
-    # hundreds of thousands at once).
+    # Like a history table (django-simple-history does the same), the audit trail's
+    # foreign keys have no database constraint: every row is written by the ORM from a
+    # saved object, or by the sweep's INSERT … SELECT from the article rows themselves,
+    # and Django still applies on_delete. A constraint made the database re-check every
+    # row at commit (an index probe and a row lock on the article and the revision),
+    # which for the sweep's hundreds of thousands of events cost more than writing them.
+    # No index of its own on article: audit_article_at_idx (article, at) serves every
+    # lookup by article, and one index fewer is one less write per row.
     article = models.ForeignKey(
-        Article, on_delete=models.CASCADE, related_name="audit_events", db_index=False
+        Article,
+        on_delete=models.CASCADE,
+        related_name="audit_events",
+        db_index=False,
+        db_constraint=False,
     )
     revision = models.ForeignKey(
-        ArticleRevision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        ArticleRevision,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     action = models.CharField(max_length=40)
     from_status = models.CharField(max_length=20, blank=True)

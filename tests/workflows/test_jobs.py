@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from articles.models import Article
 from tests.helpers import approval_kwargs, clone_approved, flag_events
 from workflows import jobs, services, tasks
-from workflows.models import AuditEvent, Notification
+from workflows.models import AuditEvent, Notification, ReviewAssignment
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
@@ -219,6 +219,29 @@ def test_digest_goes_to_assigned_reviewers_and_owner(
     with time_machine.travel(article.next_review_due + timedelta(days=1), tick=False):
         sweep(django_capture_on_commit_callbacks)
     assert sorted(m.to[0] for m in mail.outbox) == sorted([editor.email, second_reviewer.email])
+
+
+def test_an_owner_who_also_reviewed_gets_each_article_once(
+    approved, editor, reviewer, eager_celery, django_capture_on_commit_callbacks
+):
+    """The owner is also the last reviewer of one article and assigned to another (set
+    by hand: the services refuse both): their digest counts and lists each article once."""
+    first = approved(title="Relapsing MS")
+    second = approved(title="Optic neuritis")
+    ReviewAssignment.objects.filter(article=first).delete()
+    Article.objects.filter(pk=first.pk).update(last_reviewed_by=editor)
+    ReviewAssignment.objects.create(article=second, reviewer=editor)
+    with time_machine.travel(first.next_review_due + timedelta(days=1), tick=False):
+        result = sweep(django_capture_on_commit_callbacks)
+    by_recipient = {m.to[0]: m for m in mail.outbox}
+    assert len(by_recipient) == len(mail.outbox) == result.notifications
+    mine = by_recipient[editor.email]
+    assert mine.subject == "Review digest: 2 overdue"
+    assert mine.body.count("Relapsing MS") == 1 and mine.body.count("Optic neuritis") == 1
+    # The reviewer still hears of the article they are assigned to, and only of that.
+    theirs = by_recipient[reviewer.email]
+    assert theirs.subject == "Review digest: 1 overdue"
+    assert "Optic neuritis" in theirs.body and "Relapsing MS" not in theirs.body
 
 
 def test_digest_dedupe_key_is_stable_for_the_same_change_set(
