@@ -36,6 +36,8 @@ os.environ.setdefault("DATABASE_URL", "sqlite:////tmp/import_bench.sqlite3")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewsite.settings")
 os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
 
+from tests.citations.generated import bibtex_entry, csl_item, ris_record  # noqa: E402
+
 
 _SUFFIX = {"bibtex": "bib", "ris": "ris", "csl-json": "json"}
 
@@ -44,7 +46,7 @@ def generate(fmt: str, megabytes: float) -> tuple[Path, int]:
     """A file of about ``megabytes`` MB: realistic fields, a DOI on four entries in five."""
     path = Path(f"/tmp/import_bench_{fmt}.{_SUFFIX[fmt]}")
     target, size, n = megabytes * 1024 * 1024 - 2, 0, 0
-    make = {"bibtex": _bibtex_entry, "ris": _ris_record, "csl-json": _csl_item}[fmt]
+    make = {"bibtex": bibtex_entry, "ris": ris_record, "csl-json": csl_item}[fmt]
     with path.open("w", encoding="utf-8") as out:
         if fmt == "csl-json":
             out.write("[")
@@ -59,48 +61,6 @@ def generate(fmt: str, megabytes: float) -> tuple[Path, int]:
             out.write("{}]" if not n else '{"id": "end", "title": "End of the list"}]')
             n += 1
     return path, n
-
-
-# Co-authors with LaTeX accents, from a pool of 200 names: a quarter of the entries.
-_ACCENTED = [f"M{{\\\"u}}ller{n}, J{{\\'e}}r{{\\^o}}me" for n in range(200)]
-
-
-def _bibtex_entry(i: int) -> str:
-    doi = f",\n  doi = {{10.7777/bench.{i}}}" if i % 5 else ""
-    second = _ACCENTED[i % 200] if i % 4 == 0 else "Second, Person"
-    return (
-        f"@article{{gen{i},\n  title = {{Effect of treatment {i} on relapse rate in multiple "
-        f"sclerosis}},\n  author = {{Family{i}, Given and {second} and Other, "
-        f"Person}},\n  journal = {{Mult Scler J}},\n  year = {{{1990 + i % 35}}},\n  month = "
-        f"{['jan', 'jun', 'dec'][i % 3]},\n  volume = {{{i % 40 + 1}}},\n  pages = "
-        f"{{{i % 900 + 1}--{i % 900 + 12}}}{doi}\n}}\n\n"
-    )
-
-
-def _ris_record(i: int) -> str:
-    doi = f"DO  - 10.7777/bench.{i}\n" if i % 5 else ""
-    return (
-        f"TY  - JOUR\nAU  - Family{i}, Given\nAU  - Müller, Jürgen\nAU  - Other, Person\n"
-        f"TI  - Effect of treatment {i} on relapse rate in multiple sclerosis\n"
-        f"T2  - Multiple Sclerosis Journal\nJ2  - Mult Scler J\n"
-        f"PY  - {1990 + i % 35}/0{1 + i % 9}/\n"
-        f"VL  - {i % 40 + 1}\nSP  - {i % 900 + 1}\nEP  - {i % 900 + 12}\n{doi}ER  - \n\n"
-    )
-
-
-def _csl_item(i: int) -> str:
-    item = {
-        "id": f"gen{i}", "type": "article-journal",
-        "title": f"Effect of treatment {i} on relapse rate in multiple sclerosis",
-        "author": [{"family": f"Family{i}", "given": "Given"},
-                   {"family": "Müller", "given": "Jürgen"}, {"family": "Other", "given": "Person"}],
-        "container-title": "Multiple Sclerosis Journal", "container-title-short": "Mult Scler J",
-        "issued": {"date-parts": [[1990 + i % 35, 1 + i % 12]]}, "volume": str(i % 40 + 1),
-        "page": f"{i % 900 + 1}-{i % 900 + 12}",
-    }  # fmt: skip
-    if i % 5:
-        item["DOI"] = f"10.7777/bench.{i}"
-    return json.dumps(item, ensure_ascii=False) + ",\n"
 
 
 def _peak_mb() -> float:

@@ -17,7 +17,8 @@ from bibtexparser.middlewares.names import (
     parse_single_name_into_parts,
     split_multiple_persons_names,
 )
-from bibtexparser.model import Block, Entry, Field
+from bibtexparser.library import Library
+from bibtexparser.model import Block, DuplicateFieldKeyBlock, Entry, Field
 
 from citations.identifiers import URL_RE, doi_from_url
 
@@ -547,10 +548,15 @@ def _groups(body: list[tuple[int, int, str]], size: int) -> Iterator[list[tuple[
         yield group
 
 
-def iter_bibtex(text: str, size: int | None = None) -> Iterator[list[ParsedEntry]]:
-    """Parse BibTeX in batches of ``size`` entries; see :func:`parse_bibtex`."""
+def iter_bibtex(
+    text: str, size: int | None = None, *, fast_split: bool = True
+) -> Iterator[list[ParsedEntry]]:
+    """Parse BibTeX in batches of ``size`` entries; see :func:`parse_bibtex`.
+
+    ``fast_split`` False always uses bibtexparser's splitter (the tests compare both).
+    """
     size = size or BATCH_SIZE
-    import bibtexparser
+    from bibtexparser.splitter import Splitter
 
     seen, index = SeenInFile(), 0
     for chunk, prefix_lines, first_line in _chunks(text, size):
@@ -558,7 +564,13 @@ def iter_bibtex(text: str, size: int | None = None) -> Iterator[list[ParsedEntry
         # Only the per-entry chain: it runs in _block_entry, one pass per entry.
         fast = len(stack) == 1 and isinstance(stack[0], _Chain)
         try:
-            library = bibtexparser.parse_string(chunk, parse_stack=[] if fast else stack)
+            library = _fast_split(chunk) if fast and fast_split else None
+            repeated: dict[int, list[str]] = {}  # _fast_split takes no repeated field
+            if library is None:
+                library, repeated = _keep_first_of_repeated_fields(Splitter(chunk).split())
+            if not fast:
+                for middleware in stack:
+                    library = middleware.transform(library=library)
         except Exception as exc:  # noqa: BLE001 - unreadable; report, don't raise
             yield [ParsedEntry(0, "", None, f"could not parse BibTeX file: {exc}")]
             return
@@ -570,12 +582,49 @@ def iter_bibtex(text: str, size: int | None = None) -> Iterator[list[ParsedEntry
                 block, index + len(raw) + 1, first_line - prefix_lines, fast=fast, library=library
             )
             if entry is not None:
+                if block.start_line in repeated:
+                    entry.warnings.extend(repeated[block.start_line])
                 raw.append(entry)
         index += len(raw)
         if raw:
             yield finish(raw, seen=seen, nul_free="\x00" not in chunk)
     if not index:
         yield [ParsedEntry(0, "", None, "no BibTeX entries found")]
+
+
+def _keep_first_of_repeated_fields(library: Library) -> tuple[Library, dict[int, list[str]]]:
+    """An entry that gives a field twice (``title`` twice, or ``title`` and ``Title``)
+    keeps the first, as BibTeX itself does, with a warning for the report.
+
+    bibtexparser turns an entry with a field repeated exactly into a
+    DuplicateFieldKeyBlock, which no middleware reads (the entry was lost), and keeps
+    the last of ``title``/``Title``. Returns the library and the warnings by the
+    entry's start line.
+    """
+    warnings: dict[int, list[str]] = {}
+    changed = False
+    blocks = list(library.blocks)
+    for position, block in enumerate(blocks):
+        if type(block) is DuplicateFieldKeyBlock:
+            block = blocks[position] = block.ignore_error_block
+            changed = True
+        if type(block) is not Entry:
+            continue
+        kept: dict[str, Field] = {}
+        for field in block.fields:
+            name = field.key.lower()
+            if name in kept:
+                warnings.setdefault(block.start_line, []).append(
+                    f"field {field.key!r} given twice: the first is kept"
+                )
+            else:
+                kept[name] = field
+        if len(kept) != len(block.fields):
+            block.fields = list(kept.values())
+    if changed:  # an unwrapped entry may repeat a key: the library decides, as before
+        library = Library()
+        library.add(blocks, fail_on_duplicate_key=False)
+    return library, warnings
 
 
 def parse_bibtex(text: str) -> list[ParsedEntry]:
@@ -624,3 +673,97 @@ def _block_entry(
     except Exception as exc:  # noqa: BLE001 - one odd entry must not stop the rest
         return RawEntry.refused(index, block.key, f"could not read entry: {exc}")
     return RawEntry(index, block.key, record, None, warnings)
+
+
+# --- a strict splitter for the common case ------------------------------------------------
+
+# bibtexparser's splitter walks the text mark by mark in Python (every brace, quote,
+# comma, equals sign and newline): about a third of a BibTeX import. Most exports
+# (Zotero, JabRef, Mendeley, Web of Science) are regular enough for regular expressions
+# to find the same blocks in C. _fast_split accepts a chunk only when every block in it
+# fits the strict grammar below, which gives the same entries, keys, values and lines as
+# bibtexparser; for anything else (an entry in parentheses, braces nested deeper than
+# five, ``@string``, a block start inside a value, a repeated field, a broken entry, an
+# escaped newline, ``{"}`` in quotes) it returns None and the chunk goes to bibtexparser.
+# tests/citations/test_bibtex_fast_split.py compares the two on every fixture and on
+# generated text. Possessive quantifiers (Python 3.11) keep a failed match from
+# backtracking.
+
+# A backslash makes the mark after it ordinary, as bibtexparser's ``(?<!\\)`` does.
+_ESCAPE = r'\\(?:[{}",=]|(?![{}",=]))'
+# An ``@`` that bibtexparser would not take for the start of a block.
+_PLAIN_AT = r"@(?!\w*[ \t]*[{(])"
+
+
+def _braced(depth: int) -> str:
+    """``{…}`` with up to ``depth`` levels of braces; quotes are ordinary inside."""
+    inner = rf"[^{{}}\\@]++|{_ESCAPE}|{_PLAIN_AT}"
+    if depth > 1:
+        inner += "|" + _braced(depth - 1)
+    return rf"\{{(?:{inner})*+\}}"
+
+
+# Inside quotes braces and commas are ordinary for bibtexparser.
+_QUOTED = rf'"(?:[^"\\@]++|{_ESCAPE}|{_PLAIN_AT})*+"'
+# A field's value: text, braced groups and quoted strings, up to a comma or the entry's
+# closing brace at depth 0.
+_VALUE = rf'(?:[^{{}}",\\@]++|{_ESCAPE}|{_PLAIN_AT}|{_braced(5)}|{_QUOTED})*+'
+# An entry's or a field's key: no mark, no backslash, no @.
+_KEY = r'[^{}",=\\@]*+'
+_FAST_BLOCK_START = re.compile(r"@(\w*)[ \t]*([{(])")
+_FAST_ENTRY_KEY = re.compile(rf"({_KEY})([,}}])")
+_FAST_FIELD = re.compile(rf"({_KEY})=({_VALUE})([,}}])")
+_FAST_TRAILER = re.compile(rf"({_KEY})\}}")  # after a trailing comma: spaces only
+_FAST_BLOCK_BODY = re.compile(_braced(6))  # @comment{…} and @preamble{…}
+
+
+def _fast_split(text: str) -> Library | None:
+    """The blocks bibtexparser's splitter makes of ``text``, as a Library, or None when
+    ``text`` holds anything outside the strict grammar above."""
+    if "\\\n" in text or '{"}' in text:
+        return None
+    blocks: list[Block] = []
+    position, line, counted = 0, 0, 0
+    search, entry_key, next_field = (
+        _FAST_BLOCK_START.search,
+        _FAST_ENTRY_KEY.match,
+        _FAST_FIELD.match,
+    )
+    while (start := search(text, position)) is not None:
+        kind, at = start.group(1).lower(), start.start()
+        if start.group(2) != "{" or not kind or kind.startswith("string"):
+            return None
+        line += text.count("\n", counted, at)
+        counted = at
+        if kind.startswith(("comment", "preamble")):
+            body = _FAST_BLOCK_BODY.match(text, start.end() - 1)
+            if body is None:
+                return None
+            position = body.end()
+            continue  # neither is imported
+        head = entry_key(text, start.end())
+        if head is None:
+            return None
+        fields: list[Field] = []
+        names: set[str] = set()
+        position, closed = head.end(), head.group(2) == "}"
+        while not closed:
+            found = next_field(text, position)
+            if found is None:
+                trailer = _FAST_TRAILER.match(text, position)
+                if trailer is None or trailer.group(1).strip():
+                    return None
+                position = trailer.end()
+                break
+            name = found.group(1).strip()
+            if name.lower() in names:
+                return None  # a repeated field: see _keep_first_of_repeated_fields
+            names.add(name.lower())
+            fields.append(Field(name, found.group(2).strip()))
+            position, closed = found.end(), found.group(3) == "}"
+        blocks.append(
+            Entry(kind, head.group(1).strip(), fields, start_line=line, raw=text[at:position])
+        )
+    library = Library()
+    library.add(blocks, fail_on_duplicate_key=False)
+    return library
