@@ -136,12 +136,16 @@ def step_upload(path: Path) -> dict:
     return {"seconds": seconds, "cpu": cpu, "job": response.json()["id"], "peak_mb": _peak_mb()}
 
 
-def step_worker(job_id: int) -> dict:
+def step_worker(job_id: int, splitter: str = "ours") -> dict:
     _django()
     import logging
 
     from citations import services
+    from citations.importers import bibtex
     from citations.models import ImportJob
+
+    if splitter == "bibtexparser":  # what the strict splitter saves: every chunk to bibtexparser
+        bibtex._fast_split = lambda text: None
 
     logging.getLogger("bibtexparser").setLevel(logging.ERROR)
     start, cpu = time.perf_counter(), time.process_time()
@@ -173,11 +177,82 @@ def _run(*args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+#: What each format's baseline parses with (the library alone).
+_LIBRARY = {"bibtex": "bibtexparser", "ris": "rispy", "csl-json": "json"}
+#: Issue 11's goal, upload to done, for the 10 MB BibTeX and RIS files.
+GOAL_PER_SECOND = 5000
+
+
+def emit_rows(fmt: str, size: float, n: int, baseline: dict, total: float, worker: dict) -> None:
+    """The ``make bench`` rows: against the library alone, and against the goal."""
+    from benchmarks.report import emit
+
+    name = f"{fmt} import job, {size:.0f} MB ({n:,} entries), upload to done"
+    detail = f"worker peak {worker['peak_mb']:.0f} MB (goal < 250 MB)"
+    emit(
+        name,
+        n / total,
+        n / baseline["seconds"],
+        unit="entries/s",
+        higher_is_better=True,
+        detail=f"baseline: {_LIBRARY[fmt]} parsing alone, same file, same run; {detail}",
+    )
+    if fmt in ("bibtex", "ris"):
+        emit(
+            f"{name}, against the goal",
+            n / total,
+            GOAL_PER_SECOND,
+            unit="entries/s",
+            higher_is_better=True,
+            goal=1.0,
+            detail=f"baseline: the goal of {GOAL_PER_SECOND:,} entries/s; {detail}",
+        )
+
+
+def compare_splitters(rounds: int, megabytes: float) -> None:
+    """The BibTeX worker with our strict splitter and with bibtexparser's, interleaved
+    (the order swapped every other round), each run on a fresh database and upload."""
+    import statistics
+
+    path, n = generate("bibtex", megabytes)
+    runs: dict[str, list[dict]] = {"ours": [], "bibtexparser": []}
+    for round_ in range(rounds):
+        order = ("ours", "bibtexparser") if round_ % 2 == 0 else ("bibtexparser", "ours")
+        for splitter in order:
+            _run("setup")
+            upload = _run("upload", str(path))
+            worker = _run("worker", str(upload["job"]), splitter)
+            if worker["processed"] != n:
+                sys.exit(f"the job did not import every entry: {worker}")
+            runs[splitter].append(worker)
+        print(
+            f"round {round_ + 1}: worker cpu ours {runs['ours'][-1]['cpu']:.2f} s, "
+            f"bibtexparser's splitter {runs['bibtexparser'][-1]['cpu']:.2f} s "
+            f"(load {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+    for splitter, done in runs.items():
+        cpu = statistics.median(r["cpu"] for r in done)
+        wall = statistics.median(r["seconds"] for r in done)
+        peak = max(r["peak_mb"] for r in done)
+        print(
+            f"{splitter}: worker cpu median {cpu:.2f} s ({n / cpu:,.0f}/s), wall {wall:.2f} s "
+            f"({n / wall:,.0f}/s), peak up to {peak:.0f} MB over {len(done)} runs"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=10.0)
     parser.add_argument("--formats", nargs="+", default=["bibtex", "ris", "csl-json"])
     parser.add_argument("--step", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--split-rounds",
+        type=int,
+        default=0,
+        help="BibTeX only: N interleaved worker rounds with our splitter and with "
+        "bibtexparser's, each on a fresh database",
+    )
     args = parser.parse_args()
     if args.step:
         name, *rest = args.step
@@ -185,7 +260,7 @@ def main() -> None:
             "baseline": lambda: step_baseline(rest[0], Path(rest[1])),
             "setup": step_setup,
             "upload": lambda: step_upload(Path(rest[0])),
-            "worker": lambda: step_worker(int(rest[0])),
+            "worker": lambda: step_worker(int(rest[0]), *rest[1:]),
         }[name]()
         print(json.dumps(result))
         return
@@ -212,6 +287,9 @@ def main() -> None:
         print(json.dumps({"format": fmt, "baseline": baseline, "upload": upload, "worker": worker}))
         if worker["state"] != "done" or worker["processed"] != n:
             sys.exit(f"the job did not import every entry: {worker}")
+        emit_rows(fmt, size, n, baseline, total, worker)
+    if args.split_rounds:
+        compare_splitters(args.split_rounds, args.mb)
     print(
         "\n| format | file | library alone (parse), peak | upload (202) | worker, peak | "
         "upload to done | vs library | load |"

@@ -48,6 +48,14 @@ BENCHMARKS = {
     ),
     "propagation": ("propagation.py", ["--n", "2000"], ["--n", "20000"], True),
     "citations": ("citations_bench.py", ["--entries", "1000"], ["--entries", "10000"], True),
+    # The 10 MB files of issue 11 as background jobs (upload to done), against the parsing
+    # libraries alone; quick mode imports 2 MB files.
+    "import": (
+        "import_bench.py",
+        ["--mb", "2", "--formats", "bibtex", "ris"],
+        ["--mb", "10", "--formats", "bibtex", "ris"],
+        True,
+    ),
     "integrity": ("check_sources.py", ["--n", "400"], ["--n", "4000"], True),
     "broker": ("broker.py", ["--tasks", "100"], ["--tasks", "500"], False),
     "workspace": (

@@ -859,23 +859,29 @@ def _insert_sources(sources: list[Source]) -> None:
         source.created_at = source.updated_at = now
     table = connection.ops.quote_name(Source._meta.db_table)
     pk = connection.ops.quote_name(Source._meta.pk.column)
+
+    def values_of(source: Source) -> list:
+        values, row_values = source.__dict__, []
+        for attname, field_, fixed in prepare:
+            if fixed is not None:
+                row_values.append(fixed)
+            elif field_ is None:
+                row_values.append(values[attname])
+            elif (value := values[attname]) is None and field_.null:
+                row_values.append(None)  # what get_db_prep_save makes of it
+            else:
+                row_values.append(field_.get_db_prep_save(value, db))
+        return row_values
+
+    if connection.vendor == "postgresql":
+        _copy_sources(sources, values_of, table, pk, columns)
+        return
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     size = _rows_per_statement(len(fields))
     with connection.cursor() as cursor:
         for start in range(0, len(sources), size):
             chunk = sources[start : start + size]
-            params = []
-            for source in chunk:
-                values = source.__dict__
-                for attname, field_, fixed in prepare:
-                    if fixed is not None:
-                        params.append(fixed)
-                    elif field_ is None:
-                        params.append(values[attname])
-                    elif (value := values[attname]) is None and field_.null:
-                        params.append(None)  # what get_db_prep_save makes of it
-                    else:
-                        params.append(field_.get_db_prep_save(value, db))
+            params = [value for source in chunk for value in values_of(source)]
             # Names come from the model, every value is a parameter.
             values_sql = ", ".join([row] * len(chunk))
             sql = f"INSERT INTO {table} ({columns}) VALUES {values_sql} RETURNING {pk}"  # noqa: S608
@@ -884,6 +890,31 @@ def _insert_sources(sources: list[Source]) -> None:
                 source.pk = pk_value
                 source._state.adding = False
                 source._state.db = connection.alias
+
+
+def _copy_sources(sources: list[Source], values_of, table: str, pk: str, columns: str) -> None:
+    """PostgreSQL: the ids from the table's sequence in one query, then the rows through
+    ``COPY … FROM STDIN`` (psycopg's ``cursor.copy``), which spares the server parsing
+    one INSERT of 27,000 parameters per thousand rows and our process binding each one.
+    A row that breaks a unique index fails the whole COPY as it failed the INSERT: an
+    IntegrityError, and the caller stores that batch one row at a time.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [Source._meta.db_table, Source._meta.pk.column, len(sources)],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+        # Django's wrapper turns psycopg's errors into django.db's, as for execute().
+        with connection.wrap_database_errors, cursor.cursor.copy(
+            f"COPY {table} ({pk}, {columns}) FROM STDIN"  # names come from the model
+        ) as copy:
+            for source, pk_value in zip(sources, ids, strict=True):
+                copy.write_row([pk_value, *values_of(source)])
+    for source, pk_value in zip(sources, ids, strict=True):
+        source.pk = pk_value
+        source._state.adding = False
+        source._state.db = connection.alias
 
 
 def _empty_report() -> dict:

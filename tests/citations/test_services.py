@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
 from citations import services
+from citations.importers.common import blank_record
 from citations.models import Source, SourceStatusEvent
 from citations.signals import source_status_changed
 from tests import factories
@@ -267,6 +268,25 @@ def test_an_overlong_field_is_refused_and_nothing_of_it_is_stored(editor):
     assert report["entries"][0]["outcome"] == "refused"
     assert "volume" in report["entries"][0]["reason"]
     assert list(Source.objects.values_list("key", flat=True)) == ["ok"]
+
+
+def test_the_batch_insert_refuses_a_taken_doi_as_an_integrity_error(editor):
+    """The batch insert (one INSERT per thousand rows; COPY on PostgreSQL) fails on a
+    unique index as Django's IntegrityError, which sends the batch to the row-at-a-time
+    path, and stores nothing of the batch."""
+    Source.objects.create(key="taken", title="Taken", doi="10.1000/taken")
+    records = [
+        {**blank_record(), "key": "fresh", "title": "Fresh", "doi": "10.1000/fresh"},
+        {**blank_record(), "key": "clash", "title": "Clash", "doi": "10.1000/taken"},
+    ]
+    batch = [services._new_source(record, editor) for record in records]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        services._insert_sources(batch)
+    assert list(Source.objects.values_list("key", flat=True)) == ["taken"]
+    services._insert_sources(batch[:1])  # and a batch that fits is stored, ids set
+    stored = Source.objects.get(key="fresh")
+    assert batch[0].pk == stored.pk and stored.doi == "10.1000/fresh"
+    assert stored.created_by == editor
 
 
 def test_an_entry_that_fails_at_insert_is_refused_whole_and_the_others_are_stored(

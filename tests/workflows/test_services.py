@@ -156,6 +156,26 @@ def test_revisions_are_immutable(editor):
         type(revision).objects.filter(pk=revision.pk).update(title="x")
 
 
+def test_the_audit_trail_outlives_a_deleted_actor(editor):
+    """The audit table's keys have no database constraint (the sweep's speed); Django
+    still applies on_delete: a deleted user's events stay, with no actor, and an event
+    always names an article that exists."""
+    article = make_article(editor=editor)
+    temporary = factories.UserFactory(username="temporary-manager")
+    AuditEvent.objects.create(
+        article=article, actor=temporary, action="note", comment="kept after the user goes"
+    )
+    mine = AuditEvent.objects.filter(actor=temporary)
+    ids = list(mine.values_list("pk", flat=True))
+    assert ids
+    temporary.delete()
+    kept = AuditEvent.objects.filter(pk__in=ids)
+    assert kept.count() == len(ids)
+    assert set(kept.values_list("actor", flat=True)) == {None}
+    assert set(kept.values_list("article", flat=True)) == {article.pk}
+    assert not AuditEvent.objects.exclude(article__in=Article.objects.all()).exists()
+
+
 @pytest.mark.parametrize("state", ["submitted", "under_review"])
 def test_request_changes_refuses_the_revision_author(state, reviewer):
     author = _reviewer_who_also_edits("dual")
