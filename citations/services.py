@@ -906,9 +906,12 @@ def _copy_sources(sources: list[Source], values_of, table: str, pk: str, columns
         )
         ids = sorted(row[0] for row in cursor.fetchall())
         # Django's wrapper turns psycopg's errors into django.db's, as for execute().
-        with connection.wrap_database_errors, cursor.cursor.copy(
-            f"COPY {table} ({pk}, {columns}) FROM STDIN"  # names come from the model
-        ) as copy:
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(
+                f"COPY {table} ({pk}, {columns}) FROM STDIN"  # names come from the model
+            ) as copy,
+        ):
             for source, pk_value in zip(sources, ids, strict=True):
                 copy.write_row([pk_value, *values_of(source)])
     for source, pk_value in zip(sources, ids, strict=True):

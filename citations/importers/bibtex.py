@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from bibtexparser import middlewares
+from bibtexparser.library import Library
 from bibtexparser.middlewares.middleware import BlockMiddleware, LibraryMiddleware
 from bibtexparser.middlewares.month import _LOWERCASE_FULL, _MONTH_ABBREV
 from bibtexparser.middlewares.names import (
@@ -17,7 +18,6 @@ from bibtexparser.middlewares.names import (
     parse_single_name_into_parts,
     split_multiple_persons_names,
 )
-from bibtexparser.library import Library
 from bibtexparser.model import Block, DuplicateFieldKeyBlock, Entry, Field
 
 from citations.identifiers import URL_RE, doi_from_url

@@ -17,10 +17,10 @@ from bibtexparser.splitter import Splitter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.citations.generated import bibtex_entry
 from citations.importers import parse_file
 from citations.importers.bibtex import _fast_split, iter_bibtex
 from citations.importers.files import decode
+from tests.citations.generated import bibtex_entry
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BIB_FILES = sorted(FIXTURES.rglob("*.bib"))
@@ -67,11 +67,13 @@ ACCEPTED = {
     "quoted value with braces and commas": '@article{a, title = "A {B}, c} d", year = {2020}}',
     "escaped braces and quotes": r'@article{a, title = {x \} y \{ z}, note = "say \"hi\""}',
     "a backslash before a backslash": "@article{a, title = {a\\\\} b}}",
-    "nested braces": "@article{a, title = {{The {RNA} {\\\"o}}}}",
+    "nested braces": '@article{a, title = {{The {RNA} {\\"o}}}}',
     "trailing comma": "@article{a, title = {x},\n}\n",
     "no fields": "@article{lonely}\n",
-    "text between entries": "Zotero\n{weird} \"text\", = here\n@book{b, title={T}}\n% end",
-    "explicit comment and preamble": "@comment{jabref-meta: {x}}\n@preamble{{\\x}}\n@misc{c, note={n}}",
+    "text between entries": 'Zotero\n{weird} "text", = here\n@book{b, title={T}}\n% end',
+    "explicit comment and preamble": (
+        "@comment{jabref-meta: {x}}\n@preamble{{\\x}}\n@misc{c, note={n}}"
+    ),
     "a plain @ in a value": "@misc{c, note = {mail a@b.org}, url = {x@y}}",
     "equals sign in a value": "@misc{c, url = {http://x/?a=b&c=d}, note = a=b}",
     "duplicate keys": "@misc{k, title={1}}\n@misc{k, title={2}}\n@misc{K, title={3}}",
@@ -125,7 +127,10 @@ _VALUE_PIECES = st.sampled_from(
 @settings(max_examples=400, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.sampled_from(["title", "Author", "year", "note"]), st.lists(_VALUE_PIECES, max_size=12)),
+        st.tuples(
+            st.sampled_from(["title", "Author", "year", "note"]),
+            st.lists(_VALUE_PIECES, max_size=12),
+        ),
         max_size=5,
     ),
     st.sampled_from(["{}", '""', ""]),
