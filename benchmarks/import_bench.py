@@ -38,7 +38,6 @@ os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
 
 from tests.citations.generated import bibtex_entry, csl_item, ris_record  # noqa: E402
 
-
 _SUFFIX = {"bibtex": "bib", "ris": "ris", "csl-json": "json"}
 
 
