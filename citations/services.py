@@ -837,9 +837,9 @@ def _insert_sources(sources: list[Source]) -> None:
 
     Django prepares each of the 27 values of each row through the field API; for a
     10 MB import that was the largest part of storing it. Here a text value goes as it
-    is (``CharField.get_db_prep_save`` returns it unchanged) and one multi-row INSERT
-    ... RETURNING id stores up to a thousand rows (PostgreSQL and SQLite 3.35+, the
-    databases that ``can_return_rows_from_bulk_insert``).
+    is (``CharField.get_db_prep_save`` returns it unchanged). On PostgreSQL the rows go
+    through ``COPY`` (:func:`_copy_sources`); elsewhere one multi-row INSERT ...
+    RETURNING id stores up to a thousand rows (SQLite 3.35+).
     """
     if not sources:
         return
