@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -348,6 +348,21 @@ def finish(
         else:
             results.append(ParsedEntry(index, record["key"], record, None, warnings))
     return results
+
+
+def finish_in_batches(
+    raw_entries: Iterable[RawEntry], size: int, *, nul_free: bool
+) -> Iterator[list[ParsedEntry]]:
+    """:func:`finish` over a stream of raw entries, ``size`` at a time, one file's
+    ``SeenInFile`` for every batch. Yields nothing for an empty stream."""
+    seen, raw = SeenInFile(), []
+    for entry in raw_entries:
+        raw.append(entry)
+        if len(raw) >= size:
+            yield finish(raw, seen=seen, nul_free=nul_free)
+            raw = []
+    if raw:
+        yield finish(raw, seen=seen, nul_free=nul_free)
 
 
 @dataclass

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .common import ParsedEntry, RawEntry, SeenInFile, clean, expand_pages, finish
+from .common import ParsedEntry, RawEntry, clean, expand_pages, finish, finish_in_batches
 from .crossref import CROSSREF_KEYS, crossref_entry, is_crossref, parse_crossref
 
 
@@ -182,6 +182,31 @@ def count_csl_json(text: str) -> int:
     return count
 
 
+def _raw_items(text: str, data: bytes, path: str, entry) -> Iterator[RawEntry]:
+    """The list's items as raw entries, streamed; a file cut off inside an item ends
+    with that item refused by its number."""
+    import ijson
+
+    items = ijson.items(data, path, use_float=True)
+    index = 0
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        except ijson.JSONError:
+            tail = text.rstrip(" \t\r\n,")
+            problem = (
+                "the list is not closed"
+                if tail.endswith("}")
+                else f"item {index + 1} is truncated or invalid (the file ends inside it)"
+            )
+            yield RawEntry.refused(index + 1, "", problem)
+            return
+        index += 1
+        yield entry(index, item)
+
+
 def iter_csl_json(text: str, size: int | None = None) -> Iterator[list[ParsedEntry]]:
     """Parse CSL-JSON or Crossref JSON in batches of ``size`` items, streaming the list.
 
@@ -189,8 +214,6 @@ def iter_csl_json(text: str, size: int | None = None) -> Iterator[list[ParsedEnt
     the middle of its list keeps the complete items and refuses the rest with the
     item's number.
     """
-    import ijson
-
     size = size or BATCH_SIZE
     data = text.encode("utf-8")  # ijson reads bytes
     found = _list_path(data)
@@ -200,32 +223,14 @@ def iter_csl_json(text: str, size: int | None = None) -> Iterator[list[ParsedEnt
         return
     path, crossref = found
     entry = crossref_entry if crossref else _csl_entry
-    seen, raw, index = SeenInFile(), [], 0
     # JSON can also spell a NUL byte as an escape.
     nul_free = b"\x00" not in data and b"\\u0000" not in data
-    items = ijson.items(data, path, use_float=True)
-    while True:
-        try:
-            item = next(items)
-        except StopIteration:
-            break
-        except ijson.JSONError:
-            tail = text.rstrip(" \t\r\n,")
-            problem = (
-                "the list is not closed"
-                if tail.endswith("}")
-                else f"item {index + 1} is truncated or invalid (the file ends inside it)"
-            )
-            raw.append(RawEntry.refused(index + 1, "", problem))
-            break
-        index += 1
-        raw.append(entry(index, item))
-        if len(raw) >= size:
-            yield finish(raw, seen=seen, nul_free=nul_free)
-            raw = []
-    if raw:
-        yield finish(raw, seen=seen, nul_free=nul_free)
-    elif not index:
+    entries = _raw_items(text, data, path, entry)
+    any_batch = False
+    for batch in finish_in_batches(entries, size, nul_free=nul_free):
+        any_batch = True
+        yield batch
+    if not any_batch:
         message = (
             "the Crossref answer holds no works"
             if crossref

@@ -11,10 +11,9 @@ from citations.identifiers import doi_from_text, normalize_issued
 from .common import (
     ParsedEntry,
     RawEntry,
-    SeenInFile,
     clean,
     expand_pages,
-    finish,
+    finish_in_batches,
     is_suffix,
     make_notice,
     pick_status,
@@ -246,17 +245,13 @@ def _medline_entry(index: int, fields: list[tuple[str, str]]) -> RawEntry:
 
 def iter_medline(text: str, size: int | None = None) -> Iterator[list[ParsedEntry]]:
     """Parse PubMed MEDLINE text in batches of ``size`` records."""
-    size = size or BATCH_SIZE
-    seen, raw, index = SeenInFile(), [], 0
-    nul_free = "\x00" not in text
-    for index, fields in enumerate(_medline_records(text.lstrip("\ufeff")), start=1):
-        raw.append(_medline_entry(index, fields))
-        if len(raw) >= size:
-            yield finish(raw, seen=seen, nul_free=nul_free)
-            raw = []
-    if raw:
-        yield finish(raw, seen=seen, nul_free=nul_free)
-    elif not index:
+    records = enumerate(_medline_records(text.lstrip("\ufeff")), start=1)
+    entries = (_medline_entry(index, fields) for index, fields in records)
+    found = False
+    for batch in finish_in_batches(entries, size or BATCH_SIZE, nul_free="\x00" not in text):
+        found = True
+        yield batch
+    if not found:
         yield [ParsedEntry(0, "", None, "no MEDLINE records found")]
 
 
