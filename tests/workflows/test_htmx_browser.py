@@ -140,11 +140,12 @@ def test_preview_updates_in_place_and_the_gutter_finds_a_line(
         "() => document.querySelector('.editor-gutter-wrap').getBoundingClientRect().right <= 390"
     )
     assert page.locator(".editor-gutter .editor-gutter__line").count() == 31
-    # Line 31 wraps on a phone: one number, as tall as its rows.
-    heights = page.evaluate(
-        "() => [...document.querySelectorAll('.editor-gutter__line')].map(r => r.offsetHeight)"
+    # Line 31 wraps on a phone: one number, as tall as its rows. The gutter measures in the
+    # next animation frame after the resize, so wait for it (a timeout fails the test).
+    page.wait_for_function(
+        "() => { const h = [...document.querySelectorAll('.editor-gutter__line')]"
+        ".map(r => r.offsetHeight); return h.length === 31 && h[30] >= 2 * h[29]; }"
     )
-    assert heights[30] >= 2 * heights[29]
     page.screenshot(path=str(ARTIFACTS / "htmx-editor-390.png"), full_page=True)
 
     # Nothing was saved.
