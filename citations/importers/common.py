@@ -295,6 +295,31 @@ def _safe(normalizer: Callable[[Any], str], value: Any) -> str:
         return ""
 
 
+def first_of_repeated(pairs: list[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
+    """A tagged record's single-valued tags given more than once (``TI`` twice).
+
+    Returns each tag's first non-empty value and a warning for each tag whose values
+    differ, for the report: the first is kept, as BibTeX keeps the first of a field
+    given twice. ``pairs`` are (tag, value) in file order, single-valued tags only.
+    The common case, no tag repeated with another value, costs two dict builds.
+    """
+    if dict(pairs) == dict(reversed(pairs)):
+        return {}, []
+    kept: dict[str, str] = {}
+    warnings: list[str] = []
+    for tag, value in pairs:
+        value = clean(value)
+        if not value:
+            continue
+        if tag not in kept:
+            kept[tag] = value
+        elif value != kept[tag]:
+            warning = f"tag {tag!r} given twice: the first is kept"
+            if warning not in warnings:
+                warnings.append(warning)
+    return kept, warnings
+
+
 def pick_status(events: Iterable[tuple[str, dict]]) -> tuple[str, dict]:
     """Choose the winning status and its most recent notice from (status, notice) events."""
     best_status, best_notice, best_rank = "active", {}, 0

@@ -14,6 +14,7 @@ from .common import (
     clean,
     expand_pages,
     finish_in_batches,
+    first_of_repeated,
     is_suffix,
     make_notice,
     pick_status,
@@ -190,8 +191,13 @@ def _article_number(values: _Fields) -> str:
     return ""
 
 
+#: The single-valued MEDLINE tags a record is read from (AU, LID, PT... repeat by design).
+_MEDLINE_SINGLE = frozenset(["TI", "BTI", "DP", "VI", "IP", "PG", "TA", "JT", "PMID", "PMC", "PB"])
+
+
 def _medline_record(fields: list[tuple[str, str]]) -> tuple[dict, list[str]]:
-    warnings: list[str] = []
+    # The first non-empty value of each tag is read; a second, different one is reported.
+    _, warnings = first_of_repeated([p for p in fields if p[0] in _MEDLINE_SINGLE])
     values = _Fields.of(fields)
     first = values.first
     doi = ""

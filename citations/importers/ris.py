@@ -8,7 +8,16 @@ from typing import Any
 
 from citations.identifiers import doi_from_url
 
-from .common import ParsedEntry, RawEntry, SeenInFile, clean, expand_pages, finish, split_name
+from .common import (
+    ParsedEntry,
+    RawEntry,
+    SeenInFile,
+    clean,
+    expand_pages,
+    finish,
+    first_of_repeated,
+    split_name,
+)
 
 _RIS_TYPES = {
     "JOUR": "article-journal",
@@ -218,6 +227,25 @@ def count_ris(text: str) -> int:
     return ends + (1 if re.search(r"^(TY|PT)\s", tail, re.M) else 0)
 
 
+#: The single-valued RIS tags a record is read from. rispy keeps the first of a tag given
+#: twice, even an empty one, and says nothing.
+_RIS_SINGLE_LINE = re.compile(
+    r"^(TY|TI|T1|ST|T2|JF|JO|JA|J1|J2|PY|Y1|DA|VL|IS|SP|EP|C7|DO|PB|ID|AN)  -[ \t]?(.*)$", re.M
+)
+
+
+def _ris_repeats(entry: dict, chunk: str) -> list[str]:
+    """Keep the first non-empty value of a single-valued tag given twice, and say so."""
+    import rispy
+
+    kept, warnings = first_of_repeated(_RIS_SINGLE_LINE.findall(chunk))
+    mapping = rispy.RisParser.DEFAULT_MAPPING
+    for tag, value in kept.items():
+        if tag in mapping:
+            entry[mapping[tag]] = value
+    return warnings
+
+
 def _ris_entry(index: int, chunk: str, wos: bool) -> RawEntry:
     import rispy
 
@@ -231,8 +259,9 @@ def _ris_entry(index: int, chunk: str, wos: bool) -> RawEntry:
         return RawEntry.refused(index, "", f"could not parse record {index}: {exc}")
     if not entries:
         return RawEntry.refused(index, "", f"record {index} has no fields")
+    repeats = [] if wos else _ris_repeats(entries[0], chunk)
     record, warnings = (_wos_record if wos else _ris_record)(entries[0])
-    return RawEntry(index, record["key"], record, None, warnings)
+    return RawEntry(index, record["key"], record, None, repeats + warnings)
 
 
 def iter_ris(text: str, size: int | None = None) -> Iterator[list[ParsedEntry]]:

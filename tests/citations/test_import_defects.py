@@ -126,6 +126,40 @@ def test_ris_journal_full_name_and_abbreviation_dates_names_and_repeated_ids():
     assert _ama(first).startswith("Fanning E. Journal full name and abbreviations. <i>J Virol</i>.")
 
 
+def test_a_ris_or_medline_tag_given_twice_keeps_the_first_value_and_says_so():
+    """The sibling of BibTeX's field given twice: rispy kept the first of a repeated tag
+    silently, even an empty one (``TI  - `` then ``TI  - Real`` lost the title), and
+    MEDLINE's second TI vanished without a word. Both keep the first non-empty value now
+    and the report names the tag; a tag repeated with the same value, or AU repeated, is
+    no news."""
+    ris = (
+        "TY  - JOUR\nTI  - \nTI  - Axonal transection in the lesions of multiple sclerosis\n"
+        "AU  - Trapp, B. D.\nAU  - Peterson, J.\nPY  - 1998\nPY  - 1999\n"
+        "VL  - 338\nVL  - 338\nER  - \n\n"
+        "TY  - JOUR\nTI  - Once only\nAU  - Doe, J.\nAU  - Roe, K.\nPY  - 2001\nER  - \n"
+    )
+    report = _import("twice.ris", ris.encode())
+    assert report["refused"] == 0, report["entries"]
+    first, second = report["entries"]
+    assert first["reason"] == "tag 'PY' given twice: the first is kept"
+    assert second["reason"] is None
+    source = Source.objects.get(pk=first["source"])
+    assert source.title == "Axonal transection in the lesions of multiple sclerosis"
+    assert (source.issued, source.volume) == ("1998", "338")
+    assert len(source.authors) == 2
+
+    medline = (
+        "PMID- 2803071\nTI  - The fatigue severity scale.\n"
+        "TI  - Another title.\nDP  - 1989 Oct\nAU  - Krupp LB\nAU  - LaRocca NG\n\n"
+        "PMID- 9445017\nTI  - Once only.\nDP  - 1998\nAU  - Doe J\n"
+    )
+    report = _import("twice.nbib", medline.encode())
+    first, second = report["entries"]
+    assert first["reason"] == "tag 'TI' given twice: the first is kept"
+    assert second["reason"] is None
+    assert Source.objects.get(pk=first["source"]).title == "The fatigue severity scale"
+
+
 # --- 8: article numbers ----------------------------------------------------------------------
 
 
