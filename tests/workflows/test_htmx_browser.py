@@ -185,5 +185,20 @@ def test_marking_a_notification_read_updates_it_and_the_count_in_place(
     assert page.evaluate("() => document.activeElement.id").startswith("notification-toggle-")
     assert Notification.objects.filter(read_at__isnull=True).count() == 1
     assert serious_violations(page) == []
+
+    # "Mark all read" goes when nothing is unread, and comes back with an unread one.
+    mark_all = page.get_by_role("button", name="Mark all read")
+    assert mark_all.is_visible()
+    page.get_by_role("button", name="Mark read “Review overdue 2”").click()
+    page.get_by_role("button", name="Mark unread “Review overdue 2”").wait_for()
+    assert page.locator("#unread-count").inner_text() == ""
+    assert mark_all.count() == 0
+    page.get_by_role("button", name="Mark unread “Review overdue 1”").click()
+    page.get_by_role("button", name="Mark read “Review overdue 1”").wait_for()
+    assert page.locator("#unread-count").inner_text() == "; 1 unread"
+    mark_all.click()
+    page.wait_for_url("**/workspace/notifications/")
+    assert Notification.objects.filter(read_at__isnull=True).count() == 0
+    assert page.evaluate("() => window.notReloaded") is None
     page.screenshot(path=str(ARTIFACTS / "htmx-notifications-390.png"), full_page=True)
     context.close()
