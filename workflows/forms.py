@@ -58,6 +58,8 @@ class ArticleForm(forms.Form):
     required_approvals = forms.TypedChoiceField(choices=[(1, "1"), (2, "2")], coerce=int, initial=1)
     # The article's ETag when the form was loaded: a concurrent edit is refused (412).
     etag = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The revision the text was loaded from: on a conflict, the base of a three-way merge.
+    base_revision = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, can_manage: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,6 +67,12 @@ class ArticleForm(forms.Form):
             # Only managing editors may change these; the service refuses anyone else.
             del self.fields["review_interval_days"]
             del self.fields["required_approvals"]
+
+    def clean_base_revision(self) -> int | None:
+        """A number, or None: nobody can correct a hidden field, so a bad one (hand-edited)
+        only loses the three-way merge, and a conflict compares the two texts instead."""
+        value = self.cleaned_data["base_revision"].strip()
+        return int(value) if value.isdigit() and len(value) <= 9 else None
 
     def clean_intentional_citations(self) -> dict:
         """Parse “key: reason” lines into the {key: reason} mapping the services take."""

@@ -25,6 +25,7 @@ from articles.claims import claims_by_revision, claims_for
 from articles.models import Article, ReviewerProfile
 from articles.readability import readability, readability_warning
 from articles.services import PROFILE_FIELDS, render_body, reviewer_profile_update
+from articles.textmerge import merge_texts
 from citations import services as citation_services
 from citations.importers import UnsupportedFormat
 from citations.integrity import can_check_sources, source_check_now
@@ -465,6 +466,7 @@ def article_edit(request, pk: int):
             "review_interval_days": article.review_interval_days,
             "required_approvals": article.required_approvals,
             "etag": article.etag,
+            "base_revision": revision.number,
         }
         form = ArticleForm(initial=initial, can_manage=roles["is_managing"])
     context = _editor_context(request, form, article)
@@ -474,25 +476,49 @@ def article_edit(request, pk: int):
 
 
 def _edit_conflict(request, article: Article, form: ArticleForm):
-    """Someone saved since this editor loaded the page: keep their text, show the change.
+    """Someone saved since this editor loaded the page: keep their work, show the change.
 
-    The form comes back with the editor's own text and the current version, so a
-    second save is a deliberate choice to replace what the other person saved.
+    With the revision the editor loaded (the form's ``base_revision``), the two edits are
+    merged three ways: the form comes back with their changes to other lines merged into
+    the editor's text, and the editor's text wherever both changed the same lines
+    (nothing is saved yet). It shows what each side changed since that revision.
+    Without it (a form from before this field), their body is compared with the
+    editor's. The form carries the current version, so the next save is deliberate.
     """
     current = article.latest_revision
     data = request.POST.copy()
     data["etag"] = article.etag
+    data["base_revision"] = str(current.number)
+    mine = form.cleaned_data
+    base = None
+    if mine.get("base_revision") and mine["base_revision"] < current.number:
+        base = article.revisions.filter(number=mine["base_revision"]).first()
+    conflict = {"revision": current, "author": current.author, "base": base}
+    if base is None:
+        conflict["rows"] = selectors.text_diff(mine["body"], current.body)
+        conflict["title_changed"] = mine["title"] != current.title
+    else:
+        merge = merge_texts(base.body, mine["body"], current.body)
+        conflict.update(
+            their_rows=selectors.text_diff(base.body, current.body),
+            my_rows=selectors.text_diff(base.body, mine["body"]),
+            conflicts=merge.conflicts,
+            merged=merge.took_theirs,
+        )
+        # Their changes to other lines come in; where both changed the same lines, mine.
+        data["body"] = merge.text
+        # A title only they changed is taken; one both changed differently stays mine.
+        if mine["title"] == base.title and current.title != base.title:
+            data["title"] = current.title
+            conflict["title_taken"] = True
+        else:
+            conflict["title_changed"] = mine["title"] not in (current.title, base.title)
     kept = ArticleForm(data, can_manage=is_managing_editor(request.user))
     kept.is_valid()
     context = _editor_context(request, kept, article)
     # Submit and withdraw act on the saved copy (theirs), not on the text in this form.
     context["editor_actions"] = []
-    context["conflict"] = {
-        "revision": current,
-        "author": current.author,
-        "rows": selectors.text_diff(form.cleaned_data["body"], current.body),
-        "title_changed": form.cleaned_data["title"] != current.title,
-    }
+    context["conflict"] = conflict
     return render(request, "workflows/article_form.html", context, status=412)
 
 

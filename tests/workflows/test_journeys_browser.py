@@ -8,8 +8,8 @@ d. the reviewer sees only what changed since their review and approves, signing 
    checklist and the conflict-of-interest declaration;
 e. a managing editor assigns a reviewer from the pipeline and archives an article,
    confirming and giving a reason;
-f. two editors edit the same article: the second save shows the conflict, keeps their
-   text and shows the other change.
+f. two editors edit the same article: the second save shows the conflict, merges the
+   other editor's change to another line into the form and shows each side's changes.
 
 The tests assert what the person sees (text, elements, the address), and run axe-core
 on the states the page walk in test_workspace_pages_browser.py cannot reach (import
@@ -392,7 +392,7 @@ def test_e_managing_editor_assigns_a_reviewer_and_archives_with_a_reason(
     context.close()
 
 
-def test_f_an_edit_conflict_keeps_my_text_and_shows_the_other_change(browser, live_server, editor):
+def test_f_an_edit_conflict_merges_their_change_and_shows_each_sides(browser, live_server, editor):
     other = factories.editor(username="edna")
     article = services.article_create(actor=editor, title="Relapses", body=BODY)
     url = f"{live_server.url}/workspace/articles/{article.pk}/edit/"
@@ -417,15 +417,18 @@ def test_f_an_edit_conflict_keeps_my_text_and_shows_the_other_change(browser, li
         "heading", name="Someone else saved this article while you were editing"
     ).is_visible()
     assert "edna saved revision 2" in conflict.inner_text()
-    assert "Your text is kept in the form below" in conflict.inner_text()
-    # Their change is shown; my text is still in the form.
-    assert "Regular rest helps" in " ".join(conflict.locator("table.diff ins").all_inner_texts())
-    assert "Intravenous steroids" in " ".join(conflict.locator("table.diff del").all_inner_texts())
-    assert mine.locator("#id_body").input_value().replace("\r\n", "\n").strip() == my_text.strip()
+    assert "after you opened revision 1" in conflict.inner_text()
+    # We changed different lines: the form now holds both changes, nothing saved yet.
+    assert "Their changes and yours touch different lines" in conflict.inner_text()
+    both = my_text.replace("Rest helps", "Regular rest helps")
+    assert mine.locator("#id_body").input_value().replace("\r\n", "\n").strip() == both.strip()
+    tables = conflict.locator("table.diff")
+    assert "Regular rest helps" in " ".join(tables.nth(0).locator("ins").all_inner_texts())
+    assert "Intravenous steroids" in " ".join(tables.nth(1).locator("ins").all_inner_texts())
+    assert "Intravenous" not in Article.objects.get(pk=article.pk).latest_revision.body
     _accessible(mine, "f-edit-conflict")
 
-    # Merging their change into my text and saving again goes through, on purpose.
-    mine.locator("#id_body").fill(my_text.replace("Rest helps", "Regular rest helps"))
+    # Reading it through and saving keeps both, on purpose.
     mine.get_by_role("button", name="Save").click()
     assert mine.get_by_text("Saved. The working copy is a draft.").is_visible()
     assert mine.locator("section.edit-conflict").count() == 0

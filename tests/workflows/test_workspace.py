@@ -423,6 +423,104 @@ def test_an_edit_conflict_keeps_my_text_shows_theirs_and_lets_me_save_on_purpose
     assert Article.objects.get(pk=article.pk).latest_revision.body.endswith("My addition.")
 
 
+def test_an_edit_conflict_on_different_lines_merges_both_into_the_form(logged_in, editor):
+    """With the revision the editor loaded, the conflict is merged three ways: their change
+    to another line comes into my form (nothing saved), and a title only they changed."""
+    other = factories.editor(username="other")
+    base = "## Relapses\n\nSteroids shorten a relapse.\n\n## Fatigue\n\nRest helps.\n"
+    article = services.article_create(actor=editor, title="Fatigue", body=base)
+    client = logged_in(editor)
+    url = reverse("workflows:article-edit", args=[article.pk])
+    loaded = client.get(url).content.decode()
+    assert 'name="base_revision" value="1"' in loaded
+    etag = Article.objects.get(pk=article.pk).etag
+    theirs = base.replace("Rest helps.", "Regular rest helps.")
+    services.article_edit(
+        article_id=article.pk, actor=other, changes={"body": theirs, "title": "Fatigue in MS"}
+    )
+    mine = base.replace("Steroids shorten", "Intravenous steroids shorten").replace("\n", "\r\n")
+    post = {"title": "Fatigue", "body": mine, "audience": "general", "save": "1"}
+    response = client.post(url, {**post, "etag": etag, "base_revision": "1"})
+    assert response.status_code == 412
+    page = response.content.decode()
+    assert "after you opened revision 1" in page
+    assert "Their changes and yours touch different lines" in page
+    both = base.replace("Steroids shorten", "Intravenous steroids shorten").replace(
+        "Rest helps.", "Regular rest helps."
+    )
+    form = response.context["form"]
+    assert form["body"].value().rstrip() == both.rstrip()
+    assert form["title"].value() == "Fatigue in MS"
+    assert form["base_revision"].value() == "2"
+    assert "<ins>Regular rest helps.</ins>" in page  # their change
+    assert "<ins>Intravenous steroids shorten a relapse.</ins>" in page  # mine
+    # Nothing was saved; saving the merged form keeps both changes.
+    assert Article.objects.get(pk=article.pk).latest_revision.body == theirs.rstrip()
+    again = client.post(url, {**post, **form.data, "body": both, "title": "Fatigue in MS"})
+    assert again.status_code == 302
+    saved = Article.objects.get(pk=article.pk).latest_revision
+    assert (saved.number, saved.body.rstrip(), saved.title) == (3, both.rstrip(), "Fatigue in MS")
+
+
+def test_an_edit_conflict_on_the_same_line_keeps_mine_there_and_counts_it(logged_in, editor):
+    other = factories.editor(username="other")
+    base = "Steroids shorten a relapse.\n\nRest helps.\n"
+    article = services.article_create(actor=editor, title="Fatigue", body=base)
+    etag = Article.objects.get(pk=article.pk).etag
+    services.article_edit(
+        article_id=article.pk,
+        actor=other,
+        changes={"body": "Oral steroids shorten a relapse.\n\nRest helps a lot.\n"},
+    )
+    response = logged_in(editor).post(
+        reverse("workflows:article-edit", args=[article.pk]),
+        {
+            "title": "Fatigue in MS",
+            "body": "Steroids shorten a relapse.\n\nRest helps a little.\n",
+            "audience": "general",
+            "etag": etag,
+            "base_revision": "1",
+            "save": "1",
+        },
+    )
+    assert response.status_code == 412
+    page = response.content.decode()
+    assert "You both changed the same lines in 1 place: there the form keeps your text." in page
+    assert "Their changes to other lines are merged into the form." in page
+    form = response.context["form"]
+    body = form["body"].value().rstrip()
+    assert body == "Oral steroids shorten a relapse.\n\nRest helps a little."
+    assert form["title"].value() == "Fatigue in MS"  # only I changed it
+    assert "<ins>Rest helps a lot.</ins>" in page  # their version of the line we both changed
+
+
+@pytest.mark.parametrize("base_revision", ["abc", "-1", "99", "1" * 40, ""])
+def test_an_unusable_base_revision_falls_back_to_comparing_the_two_texts(
+    logged_in, editor, base_revision
+):
+    """The hidden field is nobody's to correct: a hand-edited or unknown one is no error,
+    only no merge (the two-way comparison), and never a 500."""
+    other = factories.editor(username="other")
+    article = services.article_create(actor=editor, title="Fatigue", body="One.\n\nTwo.")
+    etag = Article.objects.get(pk=article.pk).etag
+    services.article_edit(article_id=article.pk, actor=other, changes={"body": "One.\n\nThree."})
+    response = logged_in(editor).post(
+        reverse("workflows:article-edit", args=[article.pk]),
+        {
+            "title": "Fatigue",
+            "body": "Zero.\n\nTwo.",
+            "audience": "general",
+            "etag": etag,
+            "base_revision": base_revision,
+            "save": "1",
+        },
+    )
+    assert response.status_code == 412
+    page = response.content.decode()
+    assert "Their body compared with yours" in page
+    assert response.context["form"]["body"].value() == "Zero.\n\nTwo."
+
+
 def test_the_editor_page_shows_the_reviewers_request_until_resubmission(
     logged_in, editor, reviewer, article_in
 ):
