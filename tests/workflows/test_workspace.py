@@ -462,6 +462,21 @@ def test_an_edit_conflict_on_different_lines_merges_both_into_the_form(logged_in
     assert (saved.number, saved.body.rstrip(), saved.title) == (3, both.rstrip(), "Fatigue in MS")
 
 
+def _save_from(client, article, etag: str, base_revision: str, *, title: str, body: str):
+    """The editor's Save of a form loaded at ``etag`` from revision ``base_revision``."""
+    return client.post(
+        reverse("workflows:article-edit", args=[article.pk]),
+        {
+            "title": title,
+            "body": body,
+            "audience": "general",
+            "etag": etag,
+            "base_revision": base_revision,
+            "save": "1",
+        },
+    )
+
+
 def test_an_edit_conflict_on_the_same_line_keeps_mine_there_and_counts_it(logged_in, editor):
     other = factories.editor(username="other")
     base = "Steroids shorten a relapse.\n\nRest helps.\n"
@@ -472,16 +487,13 @@ def test_an_edit_conflict_on_the_same_line_keeps_mine_there_and_counts_it(logged
         actor=other,
         changes={"body": "Oral steroids shorten a relapse.\n\nRest helps a lot.\n"},
     )
-    response = logged_in(editor).post(
-        reverse("workflows:article-edit", args=[article.pk]),
-        {
-            "title": "Fatigue in MS",
-            "body": "Steroids shorten a relapse.\n\nRest helps a little.\n",
-            "audience": "general",
-            "etag": etag,
-            "base_revision": "1",
-            "save": "1",
-        },
+    response = _save_from(
+        logged_in(editor),
+        article,
+        etag,
+        "1",
+        title="Fatigue in MS",
+        body="Steroids shorten a relapse.\n\nRest helps a little.\n",
     )
     assert response.status_code == 412
     page = response.content.decode()
@@ -504,16 +516,8 @@ def test_an_unusable_base_revision_falls_back_to_comparing_the_two_texts(
     article = services.article_create(actor=editor, title="Fatigue", body="One.\n\nTwo.")
     etag = Article.objects.get(pk=article.pk).etag
     services.article_edit(article_id=article.pk, actor=other, changes={"body": "One.\n\nThree."})
-    response = logged_in(editor).post(
-        reverse("workflows:article-edit", args=[article.pk]),
-        {
-            "title": "Fatigue",
-            "body": "Zero.\n\nTwo.",
-            "audience": "general",
-            "etag": etag,
-            "base_revision": base_revision,
-            "save": "1",
-        },
+    response = _save_from(
+        logged_in(editor), article, etag, base_revision, title="Fatigue", body="Zero.\n\nTwo."
     )
     assert response.status_code == 412
     page = response.content.decode()
