@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +94,23 @@ def environment(uses_database: bool, name: str, workdir: Path) -> dict:
     elif uses_database:  # a fresh SQLite file per benchmark and run
         env["DATABASE_URL"] = f"sqlite:///{workdir / (name + '.sqlite3')}"
     return env
+
+
+def ensure_bench_database(url: str) -> None:
+    """Create BENCH_DATABASE_URL's database when it is missing (its name says ``bench``;
+    an existing one is left as it is: the benchmarks rewrite their own tables)."""
+    import psycopg
+
+    parsed = urllib.parse.urlparse(url)
+    name = parsed.path.lstrip("/")
+    if "bench" not in name:
+        raise SystemExit("BENCH_DATABASE_URL must name a database containing 'bench'")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if found.fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
+            print(f"created the database {name}", file=sys.stderr, flush=True)
 
 
 def run_one(name: str, mode: str, log: Path, workdir: Path) -> tuple[list[dict], float, str]:
@@ -167,6 +185,8 @@ def main() -> None:
         if BENCHMARKS[name][1 if args.mode == "quick" else 2] is not None
     ]
     database = os.environ.get("BENCH_DATABASE_URL", "throwaway SQLite files")
+    if "BENCH_DATABASE_URL" in os.environ:
+        ensure_bench_database(database)
     started, loads = time.monotonic(), [os.getloadavg()[0]]
     workdir = Path(tempfile.mkdtemp(prefix="reviewsite-bench-"))
     rows = []
