@@ -475,6 +475,23 @@ def article_edit(request, pk: int):
     return render(request, "workflows/article_form.html", context)
 
 
+#: The fields of a revision besides the body, as the conflict screen names them.
+_REVISION_FIELDS = {
+    "title": "title",
+    "summary": "summary",
+    "intentional_citations": "sources cited on purpose",
+    "audience": "audience",
+    "topic": "topic",
+    "variant_group": "variant group",
+}
+
+
+def _revision_value(revision, name: str):
+    if name == "intentional_citations":
+        return revision.intentional_citations or {}
+    return getattr(revision, name) or ""
+
+
 def _edit_conflict(request, article: Article, form: ArticleForm):
     """Someone saved since this editor loaded the page: keep their work, show the change.
 
@@ -507,12 +524,21 @@ def _edit_conflict(request, article: Article, form: ArticleForm):
         )
         # Their changes to other lines come in; where both changed the same lines, mine.
         data["body"] = merge.text
-        # A title only they changed is taken; one both changed differently stays mine.
-        if mine["title"] == base.title and current.title != base.title:
-            data["title"] = current.title
-            conflict["title_taken"] = True
-        else:
-            conflict["title_changed"] = mine["title"] not in (current.title, base.title)
+        # A field only they changed is taken; one both changed differently stays mine.
+        taken = []
+        for name, label in _REVISION_FIELDS.items():
+            if name not in mine:
+                continue
+            was, theirs = _revision_value(base, name), _revision_value(current, name)
+            if mine[name] == was and theirs != was:
+                data[name] = (
+                    ArticleForm.intentional_as_text(theirs)
+                    if name == "intentional_citations"
+                    else theirs
+                )
+                taken.append(label)
+        conflict["taken"] = taken
+        conflict["title_changed"] = mine["title"] not in (current.title, base.title)
     kept = ArticleForm(data, can_manage=is_managing_editor(request.user))
     kept.is_valid()
     context = _editor_context(request, kept, article)

@@ -436,7 +436,9 @@ def test_an_edit_conflict_on_different_lines_merges_both_into_the_form(logged_in
     etag = Article.objects.get(pk=article.pk).etag
     theirs = base.replace("Rest helps.", "Regular rest helps.")
     services.article_edit(
-        article_id=article.pk, actor=other, changes={"body": theirs, "title": "Fatigue in MS"}
+        article_id=article.pk,
+        actor=other,
+        changes={"body": theirs, "title": "Fatigue in MS", "summary": "Rest and steroids."},
     )
     mine = base.replace("Steroids shorten", "Intravenous steroids shorten").replace("\n", "\r\n")
     post = {"title": "Fatigue", "body": mine, "audience": "general", "save": "1"}
@@ -451,15 +453,18 @@ def test_an_edit_conflict_on_different_lines_merges_both_into_the_form(logged_in
     form = response.context["form"]
     assert form["body"].value().rstrip() == both.rstrip()
     assert form["title"].value() == "Fatigue in MS"
+    assert form["summary"].value() == "Rest and steroids."
+    assert "Their new title, summary are in the form: you had not changed them." in page
     assert form["base_revision"].value() == "2"
     assert "<ins>Regular rest helps.</ins>" in page  # their change
     assert "<ins>Intravenous steroids shorten a relapse.</ins>" in page  # mine
     # Nothing was saved; saving the merged form keeps both changes.
     assert Article.objects.get(pk=article.pk).latest_revision.body == theirs.rstrip()
-    again = client.post(url, {**post, **form.data, "body": both, "title": "Fatigue in MS"})
+    again = client.post(url, form.data)
     assert again.status_code == 302
     saved = Article.objects.get(pk=article.pk).latest_revision
     assert (saved.number, saved.body.rstrip(), saved.title) == (3, both.rstrip(), "Fatigue in MS")
+    assert saved.summary == "Rest and steroids."
 
 
 def _save_from(client, article, etag: str, base_revision: str, *, title: str, body: str):
