@@ -219,18 +219,17 @@ def main() -> None:
     }
     env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
     database = "DATABASE_URL" if "DATABASE_URL" in os.environ else "fresh SQLite file"
-    path = (
-        subprocess.run(
-            [sys.executable, __file__, "--seed-only", "--citations", str(args.citations)],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
+    seeded = subprocess.run(
+        [sys.executable, __file__, "--seed-only", "--citations", str(args.citations)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
+    if seeded.returncode:  # the seed's own error, not a CalledProcessError around it
+        sys.stderr.write(seeded.stderr[-4000:])
+        raise SystemExit(f"seeding failed: {(seeded.stderr.strip().splitlines() or ['?'])[-1]}")
+    path = seeded.stdout.strip().splitlines()[-1]
 
     def gunicorn(port: int, settings_module: str) -> subprocess.Popen:
         command = [str(BIN / "gunicorn"), "reviewsite.wsgi", "--bind", f"127.0.0.1:{port}"]
