@@ -241,7 +241,9 @@ def _ris_repeats(entry: dict, chunk: str) -> list[str]:
     kept, warnings = first_of_repeated(_RIS_SINGLE_LINE.findall(chunk))
     mapping = rispy.RisParser.DEFAULT_MAPPING
     for tag, value in kept.items():
-        if tag in mapping:
+        # Only where rispy kept an empty first value: its own value keeps any
+        # continuation lines, which the one-line pattern does not see.
+        if tag in mapping and not clean(entry.get(mapping[tag])):
             entry[mapping[tag]] = value
     return warnings
 
