@@ -147,6 +147,13 @@ def test_a_ris_or_medline_tag_given_twice_keeps_the_first_value_and_says_so():
     assert source.title == "Axonal transection in the lesions of multiple sclerosis"
     assert (source.issued, source.volume) == ("1998", "338")
     assert len(source.authors) == 2
+    # A first value that runs on to a continuation line is kept whole.
+    wrapped = "TY  - JOUR\nTI  - Long title\ncontinued here\nTI  - Other\nPY  - 2003\nER  - \n"
+    (entry,) = parse_file(wrapped.encode(), "wrapped.ris")
+    assert (entry.record["title"], entry.warnings) == (
+        "Long title continued here",
+        ["tag 'TI' given twice: the first is kept"],
+    )
 
     medline = (
         "PMID- 2803071\nTI  - The fatigue severity scale.\n"
